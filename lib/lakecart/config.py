@@ -1,0 +1,256 @@
+"""Typed configuration: ``conf/base.yaml`` overlaid with ``conf/<env>.yaml``, extra files
+and ``--set a.b=v`` overrides.
+
+Unknown keys and values of the wrong type are errors that name the key, so a typo in a
+YAML file fails the run before Spark starts instead of being silently ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A configuration key is unknown, missing or has the wrong type."""
+
+
+@dataclass
+class SparkConfig:
+    """How the session is built (ignored where the platform provides one)."""
+
+    master: str | None = None  # only applied when neither spark-submit nor the platform set one
+    app_name: str = "lakecart"
+    shuffle_partitions: int = 8
+    delta_packages: bool = True  # resolve Delta's jars from Maven Central when not on the classpath
+    log_level: str = "WARN"
+    conf: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class LakehouseConfig:
+    """Where tables live: a path-based root, or a metastore catalog/schema."""
+
+    root: str = "./lakehouse"
+    catalog: str | None = None
+    schema_prefix: str = "lakecart"
+    use_metastore: bool = False  # true with catalog unset: metastore tables in the default catalog
+
+
+@dataclass
+class IngestConfig:
+    """Parsing and data-quality rules for `ingest`."""
+
+    max_reject_share: float = 0.10
+    timestamp_formats: list[str] = field(
+        default_factory=lambda: [
+            "yyyy-MM-dd HH:mm:ss",
+            "yyyy-MM-dd'T'HH:mm:ss",
+            "yyyy-MM-dd'T'HH:mm:ssXXX",
+            "yyyy-MM-dd'T'HH:mm:ss.SSSXXX",
+            "yyyy-MM-dd HH:mm:ss.SSS",
+            "yyyy-MM-dd HH:mm",
+            "yyyy-MM-dd",
+            "M/d/yyyy H:mm:ss",
+            "M/d/yyyy H:mm",
+            "M/d/yyyy",
+        ]
+    )
+    rating_min: float = 0.5
+    rating_max: float = 5.0
+    csv_encoding: str = "UTF-8"
+    landing_format: str = "auto"  # auto | csv | parquet | json
+
+
+@dataclass
+class GenerateConfig:
+    """The synthetic shop."""
+
+    scale: int = 1
+    seed: int = 42
+    start_date: str = "2023-01-02"
+    days: int = 730
+    landing_format: str = "csv"  # csv | parquet | json
+
+
+@dataclass
+class RunConfig:
+    """Per-run settings set from the command line."""
+
+    as_of: str | None = None
+    debug: bool = False
+
+
+@dataclass
+class Config:
+    """The whole configuration, passed explicitly to every job and transform that needs it."""
+
+    env: str = "local"
+    spark: SparkConfig = field(default_factory=SparkConfig)
+    lakehouse: LakehouseConfig = field(default_factory=LakehouseConfig)
+    ingest: IngestConfig = field(default_factory=IngestConfig)
+    generate: GenerateConfig = field(default_factory=GenerateConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    def as_of_date(self) -> dt.date | None:
+        """The decision date, parsed, or None when it is derived from the data."""
+        return parse_date(self.run.as_of, "run.as_of") if self.run.as_of else None
+
+
+def parse_date(value: str, key: str) -> dt.date:
+    """Parse ``YYYY-MM-DD`` or raise a :class:`ConfigError` naming ``key``."""
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(f"{key}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _check(tp: Any, value: Any, key: str) -> Any:
+    """Validate (and lightly coerce) ``value`` against the annotation ``tp``."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _check(inner[0], value, key)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a mapping, got {type(value).__name__}")
+        return _build(tp, value, key)
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
+        return [_check(args[0], v, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a mapping, got {value!r}")
+        return {str(k): str(v) for k, v in value.items()}
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key}: expected true or false, got {value!r}")
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key}: expected an integer, got {value!r}")
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{key}: expected a number, got {value!r}")
+    if tp is str:
+        if isinstance(value, (str, int, float, dt.date)) and not isinstance(value, bool):
+            return str(value)
+        raise ConfigError(f"{key}: expected a string, got {value!r}")
+    raise ConfigError(f"{key}: unsupported type {tp}")  # pragma: no cover
+
+
+def _build(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for k, v in data.items():
+        key = f"{prefix}.{k}" if prefix else str(k)
+        if k not in names:
+            raise ConfigError(f"unknown config key '{key}' (known: {', '.join(sorted(names))})")
+        kwargs[k] = _check(hints[k], v, key)
+    return cls(**kwargs)
+
+
+def _merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in (overlay or {}).items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML ({e.__class__.__name__})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping")
+    return data
+
+
+def _parse_override(item: str) -> tuple[list[str], Any]:
+    if "=" not in item:
+        raise ConfigError(f"--set {item!r}: expected key=value")
+    key, raw = item.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw != "" else None
+    except (yaml.YAMLError, ValueError):  # e.g. '2011-13-45' looks like a date to YAML
+        value = raw
+    return key.strip().split("."), value
+
+
+def default_conf_dir() -> Path:
+    """The repository's ``conf/`` folder (next to ``lib/``), or ``./conf``."""
+    here = Path(__file__).resolve().parents[2] / "conf"
+    return here if here.is_dir() else Path("conf")
+
+
+def load_config(
+    env: str = "local",
+    conf_files: list[str] | None = None,
+    overrides: list[str] | None = None,
+    conf_dir: str | Path | None = None,
+) -> Config:
+    """Load ``base.yaml`` + ``<env>.yaml`` + extra files + ``key=value`` overrides.
+
+    Args:
+        env: Environment overlay name (``local``, ``cluster``, ``databricks``...).
+        conf_files: Extra YAML overlays applied in order after the environment.
+        overrides: ``a.b=value`` strings applied last; values are parsed as YAML scalars.
+        conf_dir: Folder holding ``base.yaml``; defaults to the repository's ``conf/``.
+
+    Returns:
+        The validated :class:`Config`.
+
+    Raises:
+        ConfigError: on an unknown key, a wrong type or a missing file.
+    """
+    folder = Path(conf_dir) if conf_dir else default_conf_dir()
+    data: dict[str, Any] = {}
+    base = folder / "base.yaml"
+    if base.is_file():
+        data = _read_yaml(base)
+    env_file = folder / f"{env}.yaml"
+    if env_file.is_file():
+        data = _merge(data, _read_yaml(env_file))
+    elif env != "local":
+        raise ConfigError(f"--env {env}: no such file {env_file}")
+    for f in conf_files or []:
+        p = Path(f)
+        if not p.is_file():
+            raise ConfigError(f"--conf {f}: no such file")
+        data = _merge(data, _read_yaml(p))
+    for item in overrides or []:
+        keys, value = _parse_override(item)
+        node = data
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {item}: '{k}' is not a section")
+        node[keys[-1]] = value
+    data["env"] = env
+    cfg = _build(Config, data)
+    if cfg.run.as_of:
+        parse_date(cfg.run.as_of, "--as-of")
+    return cfg
+
+
+def to_dict(cfg: Config) -> dict[str, Any]:
+    """The configuration as plain data (for logging and ``ops.runs.args``)."""
+    return dataclasses.asdict(cfg)

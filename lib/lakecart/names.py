@@ -1,0 +1,179 @@
+"""Table, column and reason-code names: the one place they are spelled.
+
+Every module refers to tables and columns through these constants so that a rename is
+a one-line change and a typo is an import error rather than a silent empty column.
+"""
+
+from __future__ import annotations
+
+# ---------------------------------------------------------------- layers
+BRONZE = "bronze"
+SILVER = "silver"
+FEATURES = "features"
+GOLD = "gold"
+OPS = "ops"
+LAYERS = (BRONZE, SILVER, FEATURES, GOLD, OPS)
+
+# ---------------------------------------------------------------- entities (landing format)
+ORDERS = "orders"
+PRODUCTS = "products"
+CUSTOMERS = "customers"
+EVENTS = "events"
+RATINGS = "ratings"
+REVIEWS = "reviews"
+TRANSACTIONS = "transactions"
+INVENTORY = "inventory"
+CAMPAIGNS = "campaigns"
+ENTITIES = (
+    ORDERS,
+    PRODUCTS,
+    CUSTOMERS,
+    EVENTS,
+    RATINGS,
+    REVIEWS,
+    TRANSACTIONS,
+    INVENTORY,
+    CAMPAIGNS,
+)
+
+# ---------------------------------------------------------------- other tables
+QUARANTINE = "quarantine"
+RUNS = "runs"
+DATA_QUALITY = "data_quality"
+MODEL_METRICS = "model_metrics"
+
+# ---------------------------------------------------------------- sources for `ingest`
+SRC_ONLINE_RETAIL = "online_retail"
+SRC_MOVIELENS = "movielens"
+SRC_WOMENS_REVIEWS = "womens_reviews"
+SRC_FRAUD = "fraud_ecommerce"
+SRC_CANONICAL = "canonical"
+SOURCES = (SRC_ONLINE_RETAIL, SRC_MOVIELENS, SRC_WOMENS_REVIEWS, SRC_FRAUD, SRC_CANONICAL)
+
+# ---------------------------------------------------------------- lineage columns
+SOURCE = "source"
+SOURCE_FILE = "source_file"
+ROW_NUMBER = "row_number"
+RUN_ID = "run_id"
+INGESTED_AT = "ingested_at"
+RAW = "raw"
+MALFORMED = "malformed"
+FILE_SIZE = "file_size"
+FILE_MTIME = "file_mtime"
+ROW_HASH = "row_hash"
+
+# ---------------------------------------------------------------- canonical columns
+ORDER_ID = "order_id"
+CUSTOMER_ID = "customer_id"
+ORDER_TS = "order_ts"
+ITEM_ID = "item_id"
+QUANTITY = "quantity"
+UNIT_PRICE = "unit_price"
+COUNTRY = "country"
+CHANNEL = "channel"
+STATUS = "status"
+IS_RETURN = "is_return"
+REVENUE = "revenue"
+
+TITLE = "title"
+DESCRIPTION = "description"
+CATEGORY = "category"
+BRAND = "brand"
+PRICE = "price"
+
+SIGNUP_TS = "signup_ts"
+BIRTH_YEAR = "birth_year"
+GENDER = "gender"
+
+EVENT_TS = "event_ts"
+USER_ID = "user_id"
+SESSION_ID = "session_id"
+EVENT_TYPE = "event_type"
+
+RATING = "rating"
+RATING_TS = "rating_ts"
+
+REVIEW_ID = "review_id"
+TEXT = "text"
+REVIEW_TS = "review_ts"
+
+TRANSACTION_ID = "transaction_id"
+TXN_TS = "txn_ts"
+AMOUNT = "amount"
+DEVICE_ID = "device_id"
+IP_ADDRESS = "ip_address"
+BROWSER = "browser"
+LABEL = "label"
+
+SNAPSHOT_DATE = "snapshot_date"
+ON_HAND = "on_hand"
+LEAD_TIME_DAYS = "lead_time_days"
+LEAD_TIME_STD_DAYS = "lead_time_std_days"
+UNIT_COST = "unit_cost"
+ORDER_COST = "order_cost"
+
+CAMPAIGN_ID = "campaign_id"
+SENT_TS = "sent_ts"
+OFFER = "offer"
+COST = "cost"
+RESPONDED = "responded"
+RESPONSE_TS = "response_ts"
+
+# ---------------------------------------------------------------- ops columns
+JOB = "job"
+ARGS = "args"
+STARTED_AT = "started_at"
+FINISHED_AT = "finished_at"
+ROWS_IN = "rows_in"
+ROWS_OUT = "rows_out"
+ERROR = "error"
+TABLE = "table"
+CHECK = "check"
+PASSED = "passed"
+FAILED_ROWS = "failed_rows"
+DETAIL = "detail"
+ENTITY = "entity"
+REASON = "reason"
+MODEL = "model"
+MODEL_VERSION = "model_version"
+DATASET = "dataset"
+AS_OF = "as_of"
+SPLIT = "split"
+METRIC = "metric"
+K = "k"
+VALUE = "value"
+BASELINE = "baseline"
+BASELINE_VALUE = "baseline_value"
+GENERATED_AT = "generated_at"
+
+# ---------------------------------------------------------------- run status
+RUNNING = "running"
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+
+# ---------------------------------------------------------------- quarantine reason codes
+R_MALFORMED = "malformed_row"  # wrong number of fields / unterminated quote
+R_MISSING = "missing_required"  # a required field is empty
+R_BAD_TS = "bad_timestamp"  # a timestamp that no configured format parses
+R_NON_NUMERIC = "non_numeric"  # quantity, price, amount or rating is not a number
+R_BAD_PRICE = "invalid_price"  # negative price, or a zero-value return (a stock write-off)
+R_BAD_QUANTITY = "invalid_quantity"  # zero quantity: neither a sale nor a return
+R_ADJUSTMENT = "accounting_adjustment"  # bookkeeping lines such as bad-debt adjustments
+R_RATING_RANGE = "rating_out_of_range"
+R_KEY_COLLISION = "key_collision"  # same key, different content: an older version lost
+R_UNDECODABLE = "undecodable_text"  # bytes that are not valid in the declared encoding
+R_BAD_VALUE = "invalid_value"  # a value outside its domain (negative stock, label not 0/1)
+
+REASONS = {
+    R_MALFORMED: "the record has the wrong number of fields or an unterminated quote",
+    R_MISSING: "a required field is empty",
+    R_BAD_TS: "a timestamp that none of the configured formats parses",
+    R_NON_NUMERIC: "a numeric field (quantity, price, amount, rating) is not a number",
+    R_BAD_PRICE: "a negative price, or a return whose unit price is zero (a stock write-off)",
+    R_BAD_QUANTITY: "a zero quantity: neither a sale nor a return",
+    R_ADJUSTMENT: "an accounting adjustment (e.g. bad debt), not a customer order line",
+    R_RATING_RANGE: "a rating outside the configured range",
+    R_KEY_COLLISION: "another record has the same key with different content; the latest wins",
+    R_UNDECODABLE: "text that is not valid in the file's declared encoding",
+    R_BAD_VALUE: "a value outside its domain (negative stock, label other than 0/1, …)",
+}

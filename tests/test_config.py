@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import pytest
+
+from lakecart.config import ConfigError, load_config
+
+
+def test_base_and_env_overlay():
+    cfg = load_config("local")
+    assert cfg.spark.master == "local[*]"
+    assert cfg.lakehouse.root == "./lakehouse"
+    cluster = load_config("cluster")
+    assert cluster.spark.master is None
+    assert cluster.spark.shuffle_partitions == 64
+
+
+def test_set_overrides_are_typed():
+    cfg = load_config("local", overrides=["ingest.max_reject_share=0.2", "generate.scale=4", "run.as_of=2011-11-01"])
+    assert cfg.ingest.max_reject_share == 0.2
+    assert cfg.generate.scale == 4
+    assert str(cfg.as_of_date()) == "2011-11-01"
+
+
+def test_unknown_key_names_the_key():
+    with pytest.raises(ConfigError, match="ingest.max_rejects"):
+        load_config("local", overrides=["ingest.max_rejects=0.2"])
+
+
+def test_wrong_type_names_the_key():
+    with pytest.raises(ConfigError, match="generate.scale: expected an integer"):
+        load_config("local", overrides=["generate.scale=big"])
+    with pytest.raises(ConfigError, match="spark.delta_packages"):
+        load_config("local", overrides=["spark.delta_packages=maybe"])
+
+
+def test_malformed_as_of():
+    with pytest.raises(ConfigError, match="2011-13-45"):
+        load_config("local", overrides=["run.as_of=2011-13-45"])
+
+
+def test_conf_file_overlay(tmp_path):
+    f = tmp_path / "x.yaml"
+    f.write_text("lakehouse:\n  root: /data/lake\n")
+    assert load_config("local", [str(f)]).lakehouse.root == "/data/lake"
+    f.write_text("lakehouse:\n  rooot: /data/lake\n")
+    with pytest.raises(ConfigError, match="lakehouse.rooot"):
+        load_config("local", [str(f)])
+
+
+def test_unknown_env():
+    with pytest.raises(ConfigError, match="nosuch"):
+        load_config("nosuch")
