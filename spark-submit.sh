@@ -7,9 +7,6 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-VENV="${LAKECART_VENV:-$HERE/.venv}"
-PY="$VENV/bin/python"
-
 usage() {
   cat <<'EOF'
 usage: ./spark-submit.sh JOB [OPTIONS] [-- SPARK_SUBMIT_ARGS...]
@@ -48,18 +45,7 @@ JOB="$1"; shift
 [[ -f "$HERE/jobs/$JOB.py" ]] || die "unknown job '$JOB' (jobs: $(cd "$HERE/jobs" && ls *.py | sed 's/\.py$//' | tr '\n' ' '))"
 
 # ------------------------------------------------------------------ environment
-ensure_venv() {
-  local stamp="$VENV/.lakecart-installed"
-  if [[ ! -x "$PY" || ! -f "$stamp" || "$HERE/setup.cfg" -nt "$stamp" ]]; then
-    command -v python3 >/dev/null || die "python3 not found"
-    echo "spark-submit.sh: setting up $VENV (first run: downloads PySpark and Delta Lake)" >&2
-    [[ -x "$PY" ]] || python3 -m venv "$VENV"
-    "$PY" -m pip install --quiet --upgrade pip >&2
-    "$PY" -m pip install --quiet -e "$HERE[dev]" >&2
-    touch "$stamp"
-  fi
-}
-ensure_venv
+source "$HERE/scripts/ensure-venv.sh"
 command -v java >/dev/null || [[ -n "${JAVA_HOME:-}" ]] || die "Java 17 is required (java not on PATH, JAVA_HOME unset)"
 
 # ------------------------------------------------------------------ the package zip
@@ -99,6 +85,8 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
+# A launcher started from inside another PySpark process must not attach to its gateway.
+unset PYSPARK_GATEWAY_PORT PYSPARK_GATEWAY_SECRET PYSPARK_SUBMIT_ARGS
 export PYTHONPATH="$HERE/lib${PYTHONPATH:+:$PYTHONPATH}"
 if [[ $HELP -eq 1 ]]; then
   exec "$PY" "$HERE/jobs/$JOB.py" "${JOB_ARGS[@]}"

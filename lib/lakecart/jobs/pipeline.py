@@ -1,0 +1,116 @@
+"""pipeline [--source S --path P]: ingest (or, with no source, generate the synthetic demo),
+then every later stage that exists (features, recommend, forecast, customers, ...), and
+print a summary: tables and rows, quarantine counts, and each model's headline metric
+beside its baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import logging
+from typing import Any
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from lakecart import names as N
+from lakecart.config import Config
+from lakecart.runlog import RunContext, tracked_run
+from lakecart.schemas import MODEL_METRICS, QUARANTINE, all_specs
+from lakecart.tables import Lakehouse
+
+log = logging.getLogger("lakecart")
+
+# Later stages, in order; each is run when its module exists.
+STAGES = ("features", "recommend", "forecast", "customers", "basket", "fraud", "sentiment", "marketing", "report")
+
+
+def available_stages() -> list[str]:
+    """The later stages whose job module is installed."""
+    return [s for s in STAGES if importlib.util.find_spec(f"lakecart.jobs.{s}") is not None]
+
+
+def _stage_args(module: Any, base: argparse.Namespace) -> argparse.Namespace:
+    """Default arguments of a stage's own parser, with the pipeline's common options."""
+    p = argparse.ArgumentParser(add_help=False)
+    module.add_arguments(p)
+    ns = p.parse_args([])
+    for k, v in vars(base).items():
+        if not hasattr(ns, k):
+            setattr(ns, k, v)
+    return ns
+
+
+def summary(lh: Lakehouse, run_ids: list[str]) -> str:
+    """Tables and rows, quarantine by entity and reason, and model metrics of these runs."""
+    lines = ["", "lakecart pipeline summary", "=" * 60, f"{'table':<32}{'rows':>14}"]
+    for spec in all_specs():
+        if lh.exists(spec):
+            lines.append(f"{spec.full_name:<32}{lh.read(spec).count():>14,}")
+    if lh.exists(QUARANTINE):
+        q = lh.read(QUARANTINE).groupBy(N.ENTITY, N.REASON).count().orderBy(N.ENTITY, F.desc("count")).collect()
+        if q:
+            lines += ["", f"{'quarantine: entity / reason':<44}{'rows':>10}"]
+            lines += [f"  {r[N.ENTITY] + ' / ' + r[N.REASON]:<42}{r['count']:>10,}" for r in q]
+    if lh.exists(MODEL_METRICS) and run_ids:
+        m = (
+            lh.read(MODEL_METRICS)
+            .filter(F.col(N.RUN_ID).isin(run_ids))
+            .orderBy(N.MODEL, N.METRIC, N.K)
+            .collect()  # one row per model x metric x k of this pipeline run
+        )
+        if m:
+            lines += ["", f"{'model':<18}{'metric':<16}{'k':>4}{'value':>10}  {'baseline':<18}{'value':>10}"]
+            for r in m:
+                bv = "" if r[N.BASELINE_VALUE] is None else f"{r[N.BASELINE_VALUE]:.4f}"
+                lines.append(
+                    f"{r[N.MODEL]:<18}{r[N.METRIC]:<16}{r[N.K] or '':>4}{r[N.VALUE]:>10.4f}  {r[N.BASELINE] or '':<18}{bv:>10}"
+                )
+    lines.append("=" * 60)
+    return "\n".join(lines)
+
+
+def run(spark: SparkSession, config: Config, lh: Lakehouse, ctx: RunContext, args: argparse.Namespace) -> dict[str, Any]:
+    """Run every stage in order, each recorded as its own run in ``ops.runs``."""
+    run_ids = [ctx.run_id]
+    if args.source:
+        if not args.path:
+            raise ValueError("--source needs --path")
+        from lakecart.jobs import ingest as first
+
+        first_args = argparse.Namespace(**{**vars(args), "source": args.source, "path": args.path})
+        first_name = "ingest"
+    else:
+        from lakecart.jobs import generate as first
+
+        first_args = argparse.Namespace(**{**vars(args), "scale": args.scale, "seed": args.seed})
+        first_name = "generate"
+    with tracked_run(lh, first_name, {"pipeline": ctx.run_id, **{k: v for k, v in vars(first_args).items() if v}}) as sub:
+        first.run(spark, config, lh, sub, first_args)
+        run_ids.append(sub.run_id)
+    for name in available_stages():
+        module = importlib.import_module(f"lakecart.jobs.{name}")
+        stage_args = _stage_args(module, args)
+        with tracked_run(lh, name, {"pipeline": ctx.run_id}) as sub:
+            module.run(spark, config, lh, sub, stage_args)
+            run_ids.append(sub.run_id)
+    text = summary(lh, run_ids)
+    print(text, flush=True)
+    return {"runs": run_ids}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of the pipeline job."""
+    p.add_argument("--source", choices=N.SOURCES, default=None, help="ingest this source (default: the synthetic demo)")
+    p.add_argument("--path", default=None, help="input path for --source")
+    p.add_argument("--scale", type=int, default=None, help="synthetic demo size (default generate.scale)")
+    p.add_argument("--seed", type=int, default=None, help="synthetic demo seed (default generate.seed)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point."""
+    from lakecart.cli import job_main
+
+    job_main("pipeline", __doc__, add_arguments, run, argv)

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs lakecart's test suite (and the linter). Creates .venv on first use.
+#   ./run-tests.sh                 everything (about 15 minutes on 2 cores)
+#   ./run-tests.sh -m "not slow"   skip the whole-dataset and cluster tests
+#   ./run-tests.sh tests/test_clean.py -k orders   any pytest arguments
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$HERE/scripts/ensure-venv.sh"
+cd "$HERE"
+export PYARROW_IGNORE_TIMEZONE=1
+"$VENV/bin/ruff" check lib jobs tests bench notebooks
+set +e
+"$PY" -m pytest "$@"
+rc=$?
+set -e
+[[ $rc -eq 5 ]] && { echo "no tests were collected" >&2; exit 1; }
+exit $rc
