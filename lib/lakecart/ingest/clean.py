@@ -223,11 +223,20 @@ def classify(landed: DataFrame, entity: str, rules: Rules) -> DataFrame:
     order = [F.col("_source_file"), F.col("_row_number")]
     record = F.sha2(F.concat_ws("\u0001", F.array_join(F.map_keys(N.RAW), "\u0002"), F.array_join(F.map_values(N.RAW), "\u0002", "\u0003")), 256)
     out = out.withColumn("_record", record)
-    dup_w = Window.partitionBy("_record").orderBy(*order)
     valid = F.col("_reason").isNull()
-    out = out.withColumn(
-        "_dup_rank", F.when(valid, F.row_number().over(dup_w))
+    # Only (hash, file, row) is shuffled to find repeated records; the few repeated hashes
+    # are broadcast back, so the wide rows never move.
+    first_seen = (
+        out.filter(valid)
+        .groupBy("_record")
+        .agg(F.count(F.lit(1)).alias("_n"), F.min(F.struct(*order)).alias("_first"))
+        .filter("_n > 1")
+        .select("_record", F.col("_first._source_file").alias("_f_file"), F.col("_first._row_number").alias("_f_row"))
     )
+    out = out.join(F.broadcast(first_seen), "_record", "left").withColumn(
+        "_dup_rank",
+        F.when(valid & F.col("_f_file").isNotNull() & ~((F.col("_source_file") == F.col("_f_file")) & (F.col("_row_number") == F.col("_f_row"))), 2).otherwise(1),
+    ).drop("_f_file", "_f_row")
     is_dup = valid & (F.col("_dup_rank") > 1)
 
     spec = SILVER[entity]
@@ -308,13 +317,22 @@ def quarantine_rows(classified: DataFrame, entity: str, run_id: str) -> DataFram
 
 
 def outcome_counts(classified: DataFrame) -> DataFrame:
-    """Rows per (file, outcome, reason), plus whether each file's last row was malformed."""
-    w = Window.partitionBy("_source_file")
-    return (
-        classified.withColumn("_is_last", F.col("_row_number") == F.max("_row_number").over(w))
-        .groupBy("_source_file", "_outcome", "_reason")
-        .agg(
-            F.count(F.lit(1)).alias("rows"),
-            F.max(F.when(F.col("_is_last") & (F.col("_reason") == N.R_MALFORMED), F.lit(1)).otherwise(0)).alias("last_malformed"),
-        )
+    """Rows per (file, outcome, reason), with the last row number seen and the last
+    malformed row number (a file whose last row is malformed is truncated)."""
+    return classified.groupBy("_source_file", "_outcome", "_reason").agg(
+        F.count(F.lit(1)).alias("rows"),
+        F.max("_row_number").alias("last_row"),
+        F.max(F.when(F.col("_reason") == N.R_MALFORMED, F.col("_row_number"))).alias("last_malformed"),
     )
+
+
+def truncated_files(counts: list) -> list[str]:
+    """Files whose last record is malformed, from collected :func:`outcome_counts` rows."""
+    last: dict[str, int] = {}
+    bad: dict[str, int] = {}
+    for r in counts:
+        f = r["_source_file"]
+        last[f] = max(last.get(f, 0), r["last_row"])
+        if r["last_malformed"] is not None:
+            bad[f] = max(bad.get(f, 0), r["last_malformed"])
+    return sorted(f for f, n in bad.items() if n == last[f])

@@ -481,21 +481,32 @@ def read_raw(spark: SparkSession, fs: FileSet, encoding: str = "UTF-8") -> DataF
     raw = F.create_map(*[x for n in names for x in (F.lit(n), F.col(f"`{n}`").cast("string"))])
     meta = F.col("_metadata")
     df = df.select(
-        meta.file_path.alias("_path"),
+        F.regexp_replace(meta.file_path, r"^file:/+", "file:/").alias("_source_file"),
         meta.file_size.alias("_file_size"),
         meta.file_modification_time.alias("_file_mtime"),
+        F.spark_partition_id().alias("_pid"),
         F.monotonically_increasing_id().alias("_mid"),
         raw.alias(N.RAW),
         F.col("_corrupt").alias(N.MALFORMED),
     )
-    w = Window.partitionBy("_path").orderBy("_mid")
-    return df.select(
-        F.regexp_replace("_path", r"^file:/+", "file:/").alias("_source_file"),
-        F.row_number().over(w).cast("long").alias("_row_number"),
-        "_file_size",
-        "_file_mtime",
-        N.RAW,
-        N.MALFORMED,
+    return df.transform(_number_rows).select(
+        "_source_file", "_row_number", "_file_size", "_file_mtime", N.RAW, N.MALFORMED
+    )
+
+
+def _number_rows(df: DataFrame) -> DataFrame:
+    """1-based row number within each file, without shuffling the rows.
+
+    A file is read in order by one task per split, and monotonically_increasing_id() is
+    consecutive within a task; so a row's number is its id minus the first id of its
+    (file, split) plus the rows of the file's earlier splits. Only a tiny (file, split)
+    summary is aggregated and broadcast back.
+    """
+    splits = df.groupBy("_source_file", "_pid").agg(F.min("_mid").alias("_first"), F.count(F.lit(1)).alias("_n"))
+    w = Window.partitionBy("_source_file").orderBy("_pid").rowsBetween(Window.unboundedPreceding, -1)
+    splits = splits.withColumn("_before", F.coalesce(F.sum("_n").over(w), F.lit(0))).drop("_n")
+    return df.join(F.broadcast(splits), ["_source_file", "_pid"]).withColumn(
+        "_row_number", (F.col("_mid") - F.col("_first") + F.col("_before") + 1).cast("long")
     )
 
 

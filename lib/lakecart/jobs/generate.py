@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import time
 from typing import Any
 
 from pyspark.sql import SparkSession
@@ -61,6 +62,7 @@ def generate(spark: SparkSession, config: Config, lh: Lakehouse, ctx: RunContext
     g = config.generate
     params = {"scale": scale, "seed": seed, "start_date": g.start_date, "days": g.days, "format": g.landing_format}
     out = landing_dir(config, scale, seed)
+    t0 = time.perf_counter()
     with ctx.stage("generate") as st:
         marker = _read_marker(spark, out)
         if marker and marker.get("params") == params:
@@ -70,7 +72,9 @@ def generate(spark: SparkSession, config: Config, lh: Lakehouse, ctx: RunContext
             rows = generate_landing(spark, out, scale=scale, seed=seed, start_date=g.start_date, days=g.days, fmt=g.landing_format)
             _write_marker(spark, out, {"params": params, "rows": rows})
             st.update(**{k: v for k, v in rows.items()})
+    t1 = time.perf_counter()
     results = ingest_job.ingest(spark, config, lh, ctx, N.SRC_CANONICAL, out)
+    ctx.summary.update(generate_seconds=t1 - t0, ingest_seconds=time.perf_counter() - t1)
     return {"landing": out, "generated": rows, "ingested": {r.entity: r.__dict__ for r in results}}
 
 

@@ -142,7 +142,7 @@ def ingest(spark: SparkSession, config: Config, lh: Lakehouse, ctx: RunContext, 
                 classified = classified.persist(StorageLevel.MEMORY_AND_DISK)
                 cached.append(classified)
                 counts = clean.outcome_counts(classified).collect()  # files x outcomes x reasons
-                truncated = sorted({r["_source_file"] for r in counts if r["last_malformed"]})
+                truncated = clean.truncated_files(counts)
                 if truncated:
                     raise S.IngestError(f"{truncated[0]}: truncated file (its last record is incomplete)")
                 res = _account(fs.entity, [f.uri for f in fs.files], counts)
@@ -175,7 +175,7 @@ def ingest(spark: SparkSession, config: Config, lh: Lakehouse, ctx: RunContext, 
 
         # ---------------- phase 2: write; bronze last, as it is the ledger of ingested files
         results = []
-        for fs, bronze, classified, res in staged:
+        for fs, _bronze, classified, res in staged:
             with ctx.stage(f"write {fs.entity}") as st:
                 spec = SILVER[fs.entity]
                 files_sql = _in_list(res.files)
