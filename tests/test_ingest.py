@@ -9,11 +9,11 @@ import shutil
 from collections import Counter
 
 import pytest
-from pyspark.sql import functions as F
-
 from lakecart import names as N
 from lakecart.schemas import BRONZE, DATA_QUALITY, QUARANTINE, SILVER
 from lakecart.tables import Lakehouse
+from pyspark.sql import functions as F
+
 from tests.conftest import FRAUD, ML100K, ML_LATEST, ONLINE_RETAIL_DAYS, WOMENS, need
 from tests.helpers import run_cli, table_versions
 
@@ -179,3 +179,36 @@ def test_fraud_sample_bom_and_dates(spark, lake):
     first = complete[0]
     row = t.filter(F.col(N.TRANSACTION_ID) == first["user_id"]).first()
     assert row[N.TXN_TS].strftime("%-m/%-d/%Y %-H:%M") == first["purchase_time"]
+
+
+def test_online_retail_original_xlsx(spark, lake, tmp_path):
+    """The original single workbook: typed cells (datetimes, float ids) land like the CSV."""
+    import datetime as dt
+
+    from openpyxl import Workbook
+
+    cfg, lh = lake
+    lines = list(csv.reader((need(ONLINE_RETAIL_DAYS) / OR_DAYS[0]).open(newline="", encoding="utf-8")))[:41]
+    wb = Workbook()
+    ws = wb.active
+    ws.append(lines[0])
+    for r in lines[1:]:
+        cid = float(r[6]) if r[6] else None
+        ws.append([r[0], r[1], r[2], int(r[3]), dt.datetime.fromisoformat(r[4]), float(r[5]), cid, r[7]])
+    (tmp_path / "xlsx").mkdir()
+    wb.save(tmp_path / "xlsx" / "Online Retail.xlsx")
+    (tmp_path / "csv").mkdir()
+    with (tmp_path / "csv" / "day.csv").open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(lines)
+
+    for sub in ("xlsx", "csv"):
+        code, err = run_cli("ingest", ["--source", "online_retail", "--path", str(tmp_path / sub), "--lakehouse", str(tmp_path / f"lake_{sub}")])
+        assert code == 0, err
+    cols = [N.ORDER_ID, N.CUSTOMER_ID, N.ORDER_TS, N.ITEM_ID, N.QUANTITY, N.UNIT_PRICE, N.COUNTRY, N.IS_RETURN]
+    from lakecart.config import LakehouseConfig
+    from pyspark.testing import assertDataFrameEqual
+
+    got = Lakehouse(spark, LakehouseConfig(root=str(tmp_path / "lake_xlsx"))).read(SILVER[N.ORDERS]).select(cols)
+    want = Lakehouse(spark, LakehouseConfig(root=str(tmp_path / "lake_csv"))).read(SILVER[N.ORDERS]).select(cols)
+    assert got.count() == 40
+    assertDataFrameEqual(got, want)

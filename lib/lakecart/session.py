@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 
 from pyspark.sql import SparkSession
 
@@ -46,6 +47,9 @@ def get_spark(config: Config) -> SparkSession:
     builder = SparkSession.builder.appName(config.spark.app_name)
     if not launched.contains("spark.master") and config.spark.master:
         builder = builder.master(config.spark.master)
+    master = launched.get("spark.master", None) or config.spark.master or ""
+    if master.startswith("local") and not launched.contains("spark.pyspark.python") and "PYSPARK_PYTHON" not in os.environ:
+        builder = builder.config("spark.pyspark.python", sys.executable)  # workers use this interpreter
     for key, value in config.spark.conf.items():
         if not launched.contains(key):
             builder = builder.config(key, value)

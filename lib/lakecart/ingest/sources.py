@@ -129,7 +129,7 @@ def plan_online_retail(files: list[FileInfo]) -> SourcePlan:
     """UCI Online Retail: one CSV (or XLSX converted to CSV) or a folder of per-day CSVs."""
     csvs = _pick(files, r".*\.csv")
     if not csvs:
-        raise IngestError("online_retail: no .csv files found (convert .xlsx with `ingest --source online_retail --path file.xlsx`)")
+        raise IngestError("online_retail: no .csv or .xlsx files found")
     inv = "raw['InvoiceNo']"
     mapping = {
         N.ORDER_ID: inv,

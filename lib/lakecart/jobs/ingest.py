@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +70,26 @@ def known_files(lh: Lakehouse, source: str, entities: list[str]) -> dict[str, tu
     return out
 
 
+def _stage_spreadsheets(spark: SparkSession, config: Config, files: list[S.FileInfo]) -> list[S.FileInfo]:
+    """Replace local .xlsx files by CSV conversions under ``<lakehouse>/_staging/xlsx``."""
+    out = []
+    for f in files:
+        if not f.path.lower().endswith(".xlsx"):
+            out.append(f)
+            continue
+        if not f.path.startswith("file:"):
+            raise S.IngestError(f"{f.path}: .xlsx is supported on local paths only; convert it to CSV")
+        from urllib.parse import urlparse
+
+        from lakecart.ingest.xlsx import xlsx_to_csv
+
+        root = urlparse(config.lakehouse.root).path if "://" in config.lakehouse.root else config.lakehouse.root
+        name = f.path.rsplit("/", 1)[-1][: -len(".xlsx")] + ".csv"
+        dst = xlsx_to_csv(urlparse(f.path).path, f"{os.path.abspath(root)}/_staging/xlsx/{name}")
+        out += S.list_files(spark, f"file:{dst}")
+    return out
+
+
 def _lineage(df: DataFrame, source: str, ctx: RunContext) -> DataFrame:
     return df.withColumn("_source", F.lit(source)).withColumn("_run_id", F.lit(ctx.run_id)).withColumn(
         "_ingested_at", F.lit(ctx.started_at).cast("timestamp")
@@ -113,7 +134,7 @@ def ingest(spark: SparkSession, config: Config, lh: Lakehouse, ctx: RunContext, 
         S.IngestError: on bad input; nothing has been written then.
     """
     with ctx.stage("list files") as st:
-        files = S.list_files(spark, path)
+        files = _stage_spreadsheets(spark, config, S.list_files(spark, path))
         plan = S.plan(source, files, path, config.ingest.landing_format)
         known = known_files(lh, source, [fs.entity for fs in plan.filesets])
         todo = []
