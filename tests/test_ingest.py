@@ -9,11 +9,11 @@ import shutil
 from collections import Counter
 
 import pytest
+from pyspark.sql import functions as F
+
 from lakecart import names as N
 from lakecart.schemas import BRONZE, DATA_QUALITY, QUARANTINE, SILVER
 from lakecart.tables import Lakehouse
-from pyspark.sql import functions as F
-
 from tests.conftest import FRAUD, ML100K, ML_LATEST, ONLINE_RETAIL_DAYS, WOMENS, need
 from tests.helpers import run_cli, table_versions
 
@@ -205,8 +205,9 @@ def test_online_retail_original_xlsx(spark, lake, tmp_path):
         code, err = run_cli("ingest", ["--source", "online_retail", "--path", str(tmp_path / sub), "--lakehouse", str(tmp_path / f"lake_{sub}")])
         assert code == 0, err
     cols = [N.ORDER_ID, N.CUSTOMER_ID, N.ORDER_TS, N.ITEM_ID, N.QUANTITY, N.UNIT_PRICE, N.COUNTRY, N.IS_RETURN]
-    from lakecart.config import LakehouseConfig
     from pyspark.testing import assertDataFrameEqual
+
+    from lakecart.config import LakehouseConfig
 
     got = Lakehouse(spark, LakehouseConfig(root=str(tmp_path / "lake_xlsx"))).read(SILVER[N.ORDERS]).select(cols)
     want = Lakehouse(spark, LakehouseConfig(root=str(tmp_path / "lake_csv"))).read(SILVER[N.ORDERS]).select(cols)

@@ -1,0 +1,65 @@
+"""Table naming, declared-schema checks and idempotent writes."""
+
+from __future__ import annotations
+
+import pytest
+from pyspark.sql import functions as F
+from pyspark.testing import assertDataFrameEqual
+
+from lakecart.config import LakehouseConfig
+from lakecart.schemas import DATA_QUALITY, SILVER_ORDERS, TableSpec
+from lakecart.tables import Lakehouse, SchemaMismatch, conform
+
+
+def test_names_path_and_catalog(spark):
+    path = Lakehouse(spark, LakehouseConfig(root="/data/lake/"))
+    assert path.ident(SILVER_ORDERS) == "delta.`/data/lake/silver/orders`"
+    uc = Lakehouse(spark, LakehouseConfig(catalog="main", schema_prefix="shop"))
+    assert uc.ident(SILVER_ORDERS) == "main.shop_silver.orders"
+    hive = Lakehouse(spark, LakehouseConfig(use_metastore=True))
+    assert hive.ident(DATA_QUALITY) == "lakecart_ops.data_quality"
+
+
+def test_conform_rejects_drift(spark):
+    ok = spark.createDataFrame([("r", "t", "c", True, 1, "d")], "run_id string, table string, check string, passed boolean, failed_rows bigint, detail string")
+    assert conform(ok.select(*reversed(ok.columns)), DATA_QUALITY).columns == ok.columns
+    with pytest.raises(SchemaMismatch, match="missing \\['detail'\\]"):
+        conform(ok.drop("detail"), DATA_QUALITY)
+    with pytest.raises(SchemaMismatch, match="unexpected \\['x'\\]"):
+        conform(ok.withColumn("x", F.lit(1)), DATA_QUALITY)
+    with pytest.raises(SchemaMismatch, match="failed_rows is int, declared bigint"):
+        conform(ok.withColumn("failed_rows", F.lit(1)), DATA_QUALITY)
+
+
+def test_create_declared_and_replace_where_idempotent(spark, tmp_path):
+    lh = Lakehouse(spark, LakehouseConfig(root=str(tmp_path)))
+    lh.create(DATA_QUALITY)
+    fields = {f.name: f for f in lh.read(DATA_QUALITY).schema.fields}
+    assert fields["passed"].metadata["comment"] == "whether the check passed"
+    assert not fields["run_id"].nullable
+    rows = spark.createDataFrame(
+        [("r1", "t", "a", True, 0, None), ("r1", "t", "b", False, 3, "x")],
+        "run_id string, table string, check string, passed boolean, failed_rows bigint, detail string",
+    )
+    for _ in range(2):  # the same write twice: replaced, not duplicated
+        lh.replace_where(rows, DATA_QUALITY, "run_id = 'r1'")
+    other = rows.withColumn("run_id", F.lit("r2"))
+    lh.replace_where(other, DATA_QUALITY, "run_id = 'r2'")
+    assertDataFrameEqual(lh.read(DATA_QUALITY), rows.unionByName(other))
+    # a NOT NULL violation fails the write and leaves the table as it was
+    v = lh.version(DATA_QUALITY)
+    bad = rows.withColumn("check", F.lit(None).cast("string"))
+    with pytest.raises(Exception, match="(?i)null"):
+        lh.replace_where(bad, DATA_QUALITY, "run_id = 'r1'")
+    assert lh.version(DATA_QUALITY) == v
+    assertDataFrameEqual(lh.read(DATA_QUALITY), rows.unionByName(other))
+
+
+def test_check_constraint_enforced(spark, tmp_path):
+    lh = Lakehouse(spark, LakehouseConfig(root=str(tmp_path)))
+    spec = TableSpec("ops", "t", "test", DATA_QUALITY.columns, checks={"non_negative": "failed_rows >= 0"})
+    lh.create(spec)
+    bad = spark.createDataFrame([("r", "t", "c", True, -1, None)], "run_id string, table string, check string, passed boolean, failed_rows bigint, detail string")
+    with pytest.raises(Exception, match="(?i)constraint"):
+        lh.append(bad, spec)
+    assert lh.read(spec).count() == 0
