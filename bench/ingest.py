@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from lakecart import names as N
+from lakecart.cli import setup_logging
 from lakecart.config import load_config
 from lakecart.jobs import ingest as ingest_job
 from lakecart.runlog import tracked_run
@@ -38,6 +39,7 @@ def main() -> None:
     ap.add_argument("--out", default=None, help="scratch folder (default: a temp dir, removed)")
     ap.add_argument("--master", default="local[*]")
     a = ap.parse_args()
+    setup_logging()
     out = Path(a.out or tempfile.mkdtemp(prefix="lakecart-bench-"))
     cfg = load_config("local", overrides=[f"spark.master={a.master}", f"lakehouse.root={out / 'lake'}", "spark.conf.spark.ui.showConsoleProgress=false"])
     spark = get_spark(cfg)
