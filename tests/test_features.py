@@ -32,7 +32,17 @@ ORDER_LINES = [
     ("o1", "c1", T(2024, 1, 1, 10), "i1", 2.0, 5.0, False, "UK", "web"),
     ("o1", "c1", T(2024, 1, 1, 10), "i2", 1.0, 20.0, False, "UK", "web"),
     ("o2", "c1", T(2024, 1, 11, 10), "i1", 1.0, 6.0, False, "UK", "app"),
-    ("o2", "c1", T(2024, 1, 11, 10), "i1", 1.0, 4.0, False, "UK", "app"),  # same item twice in one order
+    (
+        "o2",
+        "c1",
+        T(2024, 1, 11, 10),
+        "i1",
+        1.0,
+        4.0,
+        False,
+        "UK",
+        "app",
+    ),  # same item twice in one order
     ("R1", "c1", T(2024, 1, 12, 12), "i1", -1.0, 6.0, True, "UK", "app"),
     ("o3", None, T(2024, 1, 14, 23, 59, 59), "i2", 3.0, 18.0, False, "FR", "web"),  # guest
     ("o4", "c2", T(2023, 12, 20, 8), "i2", 1.0, 25.0, False, "FR", "web"),
@@ -103,14 +113,22 @@ def make_shop(spark):
         N.REVIEWS: df(N.REVIEWS, REVIEWS),
         N.PRODUCTS: df(N.PRODUCTS, PRODUCTS),
         N.CUSTOMERS: df(N.CUSTOMERS, CUSTOMERS),
-        N.CAMPAIGNS: df(N.CAMPAIGNS, [(*c, 0.1, None, None, None) for c in CAMPAIGNS + LATE_CAMPAIGNS]),
+        N.CAMPAIGNS: df(
+            N.CAMPAIGNS, [(*c, 0.1, None, None, None) for c in CAMPAIGNS + LATE_CAMPAIGNS]
+        ),
     }
-
 
 
 @pytest.fixture(scope="module")
 def shop(spark):
     return make_shop(spark)
+
+
+@pytest.fixture(scope="module")
+def built(shop):
+    """The four tables as of AS_OF (lazy DataFrames)."""
+    return build_all(shop)
+
 
 def expected(spark, spec, rows):
     return spark.createDataFrame([(*r, AS_OF) for r in rows], spec.schema)
@@ -120,17 +138,23 @@ def build_all(shop, as_of=AS_OF, **over):
     s = {**shop, **over}
     o, e, r, v = s[N.ORDERS], s[N.EVENTS], s[N.RATINGS], s[N.REVIEWS]
     return {
-        N.INTERACTIONS: interactions(o, e, r, v, as_of=as_of, event_weights=WEIGHTS, log_scaling=False),
-        N.USER_FEATURES: user_features(o, e, r, v, s[N.CUSTOMERS], s[N.PRODUCTS], as_of=as_of, windows=WINDOWS),
+        N.INTERACTIONS: interactions(
+            o, e, r, v, as_of=as_of, event_weights=WEIGHTS, log_scaling=False
+        ),
+        N.USER_FEATURES: user_features(
+            o, e, r, v, s[N.CUSTOMERS], s[N.PRODUCTS], as_of=as_of, windows=WINDOWS
+        ),
         N.ITEM_FEATURES: item_features(
             o, e, r, v, s[N.PRODUCTS], as_of=as_of, windows=WINDOWS, price_change_days=7
         ),
-        N.ITEM_DEMAND: item_demand(o, s[N.CAMPAIGNS], as_of=as_of, grains=[N.DAY, N.WEEK], holidays=HOLIDAYS),
+        N.ITEM_DEMAND: item_demand(
+            o, s[N.CAMPAIGNS], as_of=as_of, grains=[N.DAY, N.WEEK], holidays=HOLIDAYS
+        ),
     }
 
 
-def test_interactions(spark, shop):
-    got = build_all(shop)[N.INTERACTIONS]
+def test_interactions(spark, built):
+    got = built[N.INTERACTIONS]
     # user, item, purchases, returns, units, net_revenue, views, carts, rating, first, last, weight
     want = [
         # o1 + o2 bought, R1 returned (4 + 4 - 4), a view (1) and a cart (2); the rating has no time
@@ -153,7 +177,9 @@ def test_interaction_weight_decay_and_log(spark, shop):
     end = T(2024, 1, 15)
 
     def w(*parts):  # (weight, time) pairs
-        return math.log1p(max(0.0, sum(x * 0.5 ** ((end - t).total_seconds() / 86400 / 10) for x, t in parts)))
+        return math.log1p(
+            max(0.0, sum(x * 0.5 ** ((end - t).total_seconds() / 86400 / 10) for x, t in parts))
+        )
 
     want = {
         ("c1", "i1"): w((4, T(2024, 1, 1, 10)), (4, T(2024, 1, 11, 10)), (-4, T(2024, 1, 12, 12)),
@@ -163,12 +189,14 @@ def test_interaction_weight_decay_and_log(spark, shop):
         ("c2", "i2"): w((4, T(2023, 12, 20, 8)), (4, T(2024, 1, 3, 8)), (4.0, T(2024, 1, 5, 12)), (1, T(2024, 1, 7))),
         ("c3", "i3"): w((1, T(2024, 1, 13, 10))),
     }  # fmt: skip
-    rows = spark.createDataFrame([(u, i, x) for (u, i), x in want.items()], "user_id string, item_id string, weight double")
+    rows = spark.createDataFrame(
+        [(u, i, x) for (u, i), x in want.items()], "user_id string, item_id string, weight double"
+    )
     assertDataFrameEqual(got.select(N.USER_ID, N.ITEM_ID, N.WEIGHT), rows)
 
 
-def test_user_features(spark, shop):
-    got = build_all(shop)[N.USER_FEATURES]
+def test_user_features(spark, built):
+    got = built[N.USER_FEATURES]
     std_c2 = math.sqrt(((14 - 10) ** 2 + (6 - 10) ** 2) / 1)  # gaps of 14 and 6 days
     # customer, first, last, recency, frequency, monetary, tenure, aov, items/order,
     # units_returned, return_rate, distinct items, categories, gap mean, gap std,
@@ -191,8 +219,8 @@ def test_user_features(spark, shop):
     assertDataFrameEqual(got, expected(spark, user_features_spec(WINDOWS), want))
 
 
-def test_item_features(spark, shop):
-    got = build_all(shop)[N.ITEM_FEATURES]
+def test_item_features(spark, built):
+    got = built[N.ITEM_FEATURES]
     # item, orders, buyers, units, units_returned, revenue,
     # orders/buyers/units/revenue 7d, same 30d, price mean/min/max/last/change, return_rate,
     # first/last sale, days since first/last sale, views, carts, rating count/mean,
@@ -232,8 +260,8 @@ def _demand_rows(grain, first, last, facts, campaigns):
     return rows
 
 
-def test_item_demand(spark, shop):
-    got = build_all(shop)[N.ITEM_DEMAND]
+def test_item_demand(spark, built):
+    got = built[N.ITEM_DEMAND]
     day_campaigns = {D(2024, 1, 8): (2, 1, True), D(2024, 1, 11): (1, 1, False)}
     week_campaigns = {D(2024, 1, 8): (3, 2, True)}
     series = {
@@ -277,7 +305,9 @@ def test_item_demand(spark, shop):
 def test_partial_last_week(spark, shop):
     """as_of on a Friday: the last ISO week has 4 observed days and stops before as_of."""
     as_of = D(2024, 1, 12)
-    got = item_demand(shop[N.ORDERS], None, as_of=as_of, grains=[N.WEEK]).filter(F.col(N.ITEM_ID) == "i1")
+    got = item_demand(shop[N.ORDERS], None, as_of=as_of, grains=[N.WEEK]).filter(
+        F.col(N.ITEM_ID) == "i1"
+    )
     want = spark.createDataFrame(
         [
             ("i1", "week", D(2024, 1, 1), 2.0, 0.0, 1, 1, 10.0, 7),
@@ -291,61 +321,82 @@ def test_partial_last_week(spark, shop):
 
 
 def test_rows_exactly_at_as_of_are_excluded(spark, shop):
-    """An order, an event and a campaign contact at 00:00:00 of as_of change nothing; one
-    day later they count."""
-    early = {
-        N.ORDERS: shop[N.ORDERS].filter(~F.col(N.ORDER_ID).isin("o5", "o6")),
-        N.EVENTS: shop[N.EVENTS].filter(F.col(N.EVENT_TS) < T(2024, 1, 15)),
-        N.CAMPAIGNS: shop[N.CAMPAIGNS].filter(F.col(N.CAMPAIGN_ID) != "k3"),
+    """An order, an event and a campaign contact at exactly 00:00:00 of as_of are left out
+    (the hand-computed tables above include them in their input); one day later they count."""
+    o, e = shop[N.ORDERS], shop[N.EVENTS]
+    at = {
+        N.ORDERS: o.filter(F.col(N.ORDER_TS) == T(2024, 1, 15)),
+        N.EVENTS: e.filter(F.col(N.EVENT_TS) == T(2024, 1, 15)),
     }
-    assert shop[N.ORDERS].count() - early[N.ORDERS].count() == 2
-    with_boundary = build_all(shop)
-    without = build_all(shop, **early)
-    for name in N.FEATURE_TABLES:
-        assertDataFrameEqual(with_boundary[name], without[name])
+    assert at[N.ORDERS].count() == 1 and at[N.EVENTS].count() == 1
 
-    later = build_all(shop, as_of=AS_OF + dt.timedelta(days=1))
-    i1 = later[N.ITEM_FEATURES].filter(F.col(N.ITEM_ID) == "i1").first()
-    assert (i1[N.ORDER_COUNT], i1[N.UNITS]) == (4, 10.0)  # o5 now counts
-    c1 = later[N.USER_FEATURES].filter(F.col(N.CUSTOMER_ID) == "c1").first()
-    assert c1[N.VIEWS] == 3
-    assert later[N.ITEM_DEMAND].filter((F.col(N.PERIOD_START) == D(2024, 1, 15)) & (F.col(N.GRAIN) == N.DAY)).agg(
-        F.sum(N.UNITS), F.max(N.CAMPAIGN_CONTACTS)
-    ).first() == (5.0, 1)
+    def pairs(as_of):
+        df = interactions(o, e, None, None, as_of=as_of, event_weights=WEIGHTS, log_scaling=False)
+        return {(r[N.USER_ID], r[N.ITEM_ID]): (r[N.PURCHASES], r[N.VIEWS]) for r in df.collect()}
+
+    now, later = pairs(AS_OF), pairs(AS_OF + dt.timedelta(days=1))
+    assert now[("c2", "i1")] == (1, 0) and later[("c2", "i1")] == (2, 0)  # o5
+    assert now[("c1", "i2")] == (1, 1) and later[("c1", "i2")] == (1, 2)  # the view at as_of
+
+    day = item_demand(o, shop[N.CAMPAIGNS], as_of=AS_OF + dt.timedelta(days=1), grains=[N.DAY])
+    row = day.filter((F.col(N.ITEM_ID) == "i1") & (F.col(N.PERIOD_START) == AS_OF)).first()
+    assert (row[N.UNITS], row[N.ORDER_COUNT], row[N.CAMPAIGN_CONTACTS]) == (5.0, 1, 1)
 
 
 def test_absent_optional_entities(spark, shop):
     """Orders only: every table builds; columns fed by absent entities are NULL."""
     orders = shop[N.ORDERS]
     got = {
-        N.INTERACTIONS: interactions(orders, None, None, None, as_of=AS_OF, event_weights=WEIGHTS, log_scaling=False),
-        N.USER_FEATURES: user_features(orders, None, None, None, None, None, as_of=AS_OF, windows=WINDOWS),
-        N.ITEM_FEATURES: item_features(orders, None, None, None, None, as_of=AS_OF, windows=WINDOWS),
+        N.INTERACTIONS: interactions(
+            orders, None, None, None, as_of=AS_OF, event_weights=WEIGHTS, log_scaling=False
+        ),
+        N.USER_FEATURES: user_features(
+            orders, None, None, None, None, None, as_of=AS_OF, windows=WINDOWS
+        ),
+        N.ITEM_FEATURES: item_features(
+            orders, None, None, None, None, as_of=AS_OF, windows=WINDOWS
+        ),
         N.ITEM_DEMAND: item_demand(orders, None, as_of=AS_OF, grains=[N.WEEK]),
     }
-    inter = got[N.INTERACTIONS]
-    assert sorted((r[N.USER_ID], r[N.ITEM_ID]) for r in inter.collect()) == [
+    rows = {name: df.collect() for name, df in got.items()}
+
+    def nulls(table, cols):
+        return all(r[c] is None for r in rows[table] for c in cols)
+
+    assert sorted((r[N.USER_ID], r[N.ITEM_ID]) for r in rows[N.INTERACTIONS]) == [
         ("c1", "i1"), ("c1", "i2"), ("c2", "i1"), ("c2", "i2")
     ]  # fmt: skip
-    assert inter.filter(F.col(N.VIEWS).isNotNull() | F.col(N.CARTS).isNotNull() | F.col(N.RATING).isNotNull()).count() == 0
-    users = got[N.USER_FEATURES]
-    assert sorted(r[N.CUSTOMER_ID] for r in users.collect()) == ["c1", "c2"]
-    nulls = [N.VIEWS, N.CARTS, N.SESSIONS, N.VIEW_TO_PURCHASE, N.REVIEW_COUNT, N.DISTINCT_CATEGORIES]
-    assert users.filter(F.greatest(*[F.col(c).isNotNull() for c in nulls])).count() == 0
+    assert nulls(N.INTERACTIONS, [N.VIEWS, N.CARTS, N.RATING])
     # without a customer table the tenure runs from the first order
-    assert {r[N.CUSTOMER_ID]: r[N.TENURE_DAYS] for r in users.collect()} == {"c1": 14, "c2": 26}
-    items = got[N.ITEM_FEATURES]
-    assert sorted(r[N.ITEM_ID] for r in items.collect()) == ["i1", "i2"]
-    nulls = [N.VIEWS, N.RATING_COUNT, N.REVIEW_COUNT, N.TITLE, N.CONTENT_TEXT]
-    assert items.filter(F.greatest(*[F.col(c).isNotNull() for c in nulls])).count() == 0
-    assert got[N.ITEM_DEMAND].filter(F.col(N.PROMO_ACTIVE).isNotNull()).count() == 0
+    assert {r[N.CUSTOMER_ID]: r[N.TENURE_DAYS] for r in rows[N.USER_FEATURES]} == {
+        "c1": 14,
+        "c2": 26,
+    }
+    assert nulls(
+        N.USER_FEATURES,
+        [N.VIEWS, N.CARTS, N.SESSIONS, N.VIEW_TO_PURCHASE, N.REVIEW_COUNT, N.DISTINCT_CATEGORIES],
+    )
+    assert sorted(r[N.ITEM_ID] for r in rows[N.ITEM_FEATURES]) == ["i1", "i2"]
+    assert nulls(
+        N.ITEM_FEATURES, [N.VIEWS, N.RATING_COUNT, N.REVIEW_COUNT, N.TITLE, N.CONTENT_TEXT]
+    )
+    assert len(rows[N.ITEM_DEMAND]) == 2 + 4 and nulls(
+        N.ITEM_DEMAND, [N.CAMPAIGN_CONTACTS, N.PROMO_ACTIVE]
+    )
 
     # ratings only (a MovieLens-like shop): no orders at all
     r = shop[N.RATINGS]
-    assert interactions(None, None, r, None, as_of=AS_OF, event_weights=WEIGHTS).count() == 1
-    assert user_features(None, None, r, None, None, None, as_of=AS_OF, windows=WINDOWS).count() == 1
-    assert item_features(None, None, r, None, None, as_of=AS_OF, windows=WINDOWS).first()[N.RATING_COUNT] == 1
-    assert item_demand(None, None, as_of=AS_OF).count() == 0
+    assert [
+        (u[N.CUSTOMER_ID], u[N.FREQUENCY], u[N.TENURE_DAYS])
+        for u in user_features(
+            None, None, r, None, None, None, as_of=AS_OF, windows=WINDOWS
+        ).collect()
+    ] == [("c2", 0, 10)]
+    assert [
+        (i[N.ITEM_ID], i[N.ORDER_COUNT], i[N.RATING_COUNT], i[N.RATING_MEAN])
+        for i in item_features(None, None, r, None, None, as_of=AS_OF, windows=WINDOWS).collect()
+    ] == [("i2", 0, 1, 4.0)]
+    assert item_demand(None, None, as_of=AS_OF).collect() == []
 
     # present but empty entities count as 0, not NULL
     empty_events = shop[N.EVENTS].limit(0)

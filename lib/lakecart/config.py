@@ -89,6 +89,77 @@ class RunConfig:
 
 
 @dataclass
+class FeaturesConfig:
+    """The ``features`` job: windows, implicit-feedback weights and the calendar.
+
+    Attributes:
+        windows: Look-back windows in days for the windowed counts (``orders_30d``...).
+            They name columns, so changing them changes the feature tables' schemas.
+        event_weights: Weight of one interaction in ``features.interactions.weight``, by
+            event type (``view``, ``cart``, ``purchase``, ...) and for ``order`` (an order;
+            a return counts negatively), ``rating`` (multiplied by the rating) and
+            ``review``. Kinds not listed weigh 0.
+        log_scaling: ``weight = ln(1 + weighted sum)`` instead of the weighted sum.
+        decay_half_life_days: Each interaction's weight halves every this many days
+            before as_of; null or 0 disables time decay.
+        price_change_days: ``item_features.price_change`` compares the last price with
+            the last price at least this many days before as_of.
+        holidays: Holiday dates (``YYYY-MM-DD``) flagged in ``features.item_demand``.
+        grains: Demand grains to build: ``day`` and/or ``week`` (ISO weeks from Monday).
+    """
+
+    windows: list[int] = field(default_factory=lambda: [7, 30, 90, 365])
+    event_weights: dict[str, float] = field(
+        default_factory=lambda: {
+            "order": 4.0,
+            "purchase": 4.0,
+            "cart": 2.0,
+            "view": 1.0,
+            "rating": 1.0,
+            "review": 1.0,
+        }
+    )
+    log_scaling: bool = True
+    decay_half_life_days: float | None = 90.0
+    price_change_days: int = 30
+    holidays: list[str] = field(default_factory=list)
+    grains: list[str] = field(default_factory=lambda: ["day", "week"])
+
+    def __post_init__(self) -> None:
+        # the generic loader reads mapping values as strings: make the weights numbers
+        weights = {}
+        for k, v in self.event_weights.items():
+            try:
+                weights[str(k)] = float(v)
+            except (TypeError, ValueError):
+                raise ConfigError(
+                    f"features.event_weights.{k}: expected a number, got {v!r}"
+                ) from None
+        self.event_weights = weights
+        if (
+            not self.windows
+            or any(w <= 0 for w in self.windows)
+            or len(set(self.windows)) != len(self.windows)
+        ):
+            raise ConfigError(
+                f"features.windows: expected distinct positive day counts, got {self.windows!r}"
+            )
+        bad = [g for g in self.grains if g not in ("day", "week")]
+        if bad or not self.grains:
+            raise ConfigError(f"features.grains: expected day and/or week, got {self.grains!r}")
+        for i, h in enumerate(self.holidays):
+            parse_date(h, f"features.holidays[{i}]")
+        if self.decay_half_life_days is not None and self.decay_half_life_days < 0:
+            raise ConfigError("features.decay_half_life_days: must be >= 0 or null")
+        if self.price_change_days <= 0:
+            raise ConfigError("features.price_change_days: must be > 0")
+
+    def holiday_dates(self) -> list[dt.date]:
+        """The holiday calendar, parsed."""
+        return sorted({parse_date(h, "features.holidays") for h in self.holidays})
+
+
+@dataclass
 class Config:
     """The whole configuration, passed explicitly to every job and transform that needs it."""
 
@@ -98,6 +169,7 @@ class Config:
     ingest: IngestConfig = field(default_factory=IngestConfig)
     generate: GenerateConfig = field(default_factory=GenerateConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
 
     def as_of_date(self) -> dt.date | None:
         """The decision date, parsed, or None when it is derived from the data."""

@@ -177,3 +177,87 @@ REASONS = {
     R_UNDECODABLE: "text that is not valid in the file's declared encoding",
     R_BAD_VALUE: "a value outside its domain (negative stock, label other than 0/1, …)",
 }
+
+# ---------------------------------------------------------------- feature tables (features layer)
+INTERACTIONS = "interactions"
+USER_FEATURES = "user_features"
+ITEM_FEATURES = "item_features"
+ITEM_DEMAND = "item_demand"
+FEATURE_TABLES = (INTERACTIONS, USER_FEATURES, ITEM_FEATURES, ITEM_DEMAND)
+
+# demand grains (SPEC 5: weeks are ISO weeks starting Monday; period_start is the Monday)
+GRAIN = "grain"
+DAY = "day"
+WEEK = "week"
+GRAINS = (DAY, WEEK)
+PERIOD_START = "period_start"
+
+# event types the features count, and the keys of features.event_weights that are not
+# event types (an order line, an explicit rating, a review)
+EV_VIEW = "view"
+EV_CART = "cart"
+EV_PURCHASE = "purchase"
+W_ORDER = "order"
+W_RATING = "rating"
+W_REVIEW = "review"
+
+# feature columns
+PURCHASES = "purchases"
+RETURNS = "returns"
+UNITS = "units"
+UNITS_RETURNED = "units_returned"
+NET_REVENUE = "net_revenue"
+VIEWS = "views"
+CARTS = "carts"
+FIRST_INTERACTION_TS = "first_interaction_ts"
+LAST_INTERACTION_TS = "last_interaction_ts"
+WEIGHT = "weight"
+FIRST_ORDER_TS = "first_order_ts"
+LAST_ORDER_TS = "last_order_ts"
+RECENCY_DAYS = "recency_days"
+FREQUENCY = "frequency"
+MONETARY = "monetary"
+TENURE_DAYS = "tenure_days"
+AVG_ORDER_VALUE = "avg_order_value"
+ITEMS_PER_ORDER = "items_per_order"
+RETURN_RATE = "return_rate"
+DISTINCT_ITEMS = "distinct_items"
+DISTINCT_CATEGORIES = "distinct_categories"
+DAYS_BETWEEN_ORDERS_MEAN = "days_between_orders_mean"
+DAYS_BETWEEN_ORDERS_STD = "days_between_orders_std"
+SESSIONS = "sessions"
+VIEW_TO_PURCHASE = "view_to_purchase"
+REVIEW_COUNT = "review_count"
+REVIEW_MEAN_RATING = "review_mean_rating"
+RATING_COUNT = "rating_count"
+RATING_MEAN = "rating_mean"
+MAIN_COUNTRY = "main_country"
+MAIN_CHANNEL = "main_channel"
+ORDER_COUNT = "orders"
+BUYERS = "buyers"
+PRICE_MEAN = "price_mean"
+PRICE_MIN = "price_min"
+PRICE_MAX = "price_max"
+PRICE_LAST = "price_last"
+PRICE_CHANGE = "price_change"
+FIRST_SALE_TS = "first_sale_ts"
+LAST_SALE_TS = "last_sale_ts"
+DAYS_SINCE_FIRST_SALE = "days_since_first_sale"
+DAYS_SINCE_LAST_SALE = "days_since_last_sale"
+CONTENT_TEXT = "content_text"
+AVG_PRICE = "avg_price"
+DAYS_OBSERVED = "days_observed"
+DAY_OF_WEEK = "day_of_week"
+WEEK_OF_YEAR = "week_of_year"
+MONTH = "month"
+YEAR = "year"
+IS_HOLIDAY = "is_holiday"
+HOLIDAY_DAYS = "holiday_days"
+CAMPAIGN_CONTACTS = "campaign_contacts"
+CAMPAIGNS_ACTIVE = "campaigns_active"
+PROMO_ACTIVE = "promo_active"
+
+
+def windowed(column: str, days: int) -> str:
+    """Name of a feature over the ``days`` days before as_of, e.g. ``orders_30d``."""
+    return f"{column}_{days}d"

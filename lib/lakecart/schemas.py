@@ -322,4 +322,6 @@ OPS = {s.name: s for s in (RUNS, DATA_QUALITY, MODEL_METRICS)}
 
 def all_specs() -> list[TableSpec]:
     """Every declared table, in catalogue order."""
-    return [*BRONZE.values(), *SILVER.values(), QUARANTINE, *OPS.values()]
+    from lakecart.features.specs import FEATURE_SPECS  # lazy: that module imports this one
+
+    return [*BRONZE.values(), *SILVER.values(), QUARANTINE, *FEATURE_SPECS, *OPS.values()]
