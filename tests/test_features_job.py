@@ -18,6 +18,7 @@ from lakecart.asof import resolve_as_of
 from lakecart.config import LakehouseConfig
 from lakecart.features.build import FeatureInputs, build_features, read_inputs
 from lakecart.features.specs import FEATURE_SPECS, ITEM_DEMAND
+from lakecart.jobs.features import snapshot_condition
 from lakecart.tables import Lakehouse
 from tests.conftest import ONLINE_RETAIL_DAYS, need
 from tests.helpers import run_cli
@@ -50,12 +51,6 @@ def features(root: str, as_of: dt.date) -> str:
     code, err = run_cli("features", ["--lakehouse", root, "--as-of", as_of.isoformat(), *SMALL])
     assert code == 0, err
     return err
-
-
-def files(lh: Lakehouse, spec, as_of: dt.date, version: int | None = None) -> set[str]:
-    """Data files holding one snapshot (one row per file)."""
-    df = snapshot(lh, spec, as_of, version).select(F.col("_metadata.file_path")).distinct()
-    return {r[0] for r in df.collect()}
 
 
 @pytest.fixture(scope="module")
@@ -115,30 +110,29 @@ def test_no_leakage_on_online_retail(spark, full_lake, base_config):
 
 def test_rerun_and_snapshots_side_by_side(spark, full_lake):
     lh, _, first = full_lake
-    # building AS_OF after AS_OF_2 left the AS_OF_2 snapshot as it was, file for file
+    # building AS_OF after AS_OF_2 left the AS_OF_2 snapshot as it was
     for spec in FEATURE_SPECS:
-        assert files(lh, spec, AS_OF_2) == files(lh, spec, AS_OF_2, first[spec.full_name])
+        assertDataFrameEqual(
+            snapshot(lh, spec, AS_OF_2), snapshot(lh, spec, AS_OF_2, first[spec.full_name])
+        )
     before = {s.full_name: lh.version(s) for s in FEATURE_SPECS}
-    files_2 = {s.full_name: files(lh, s, AS_OF_2) for s in FEATURE_SPECS}
 
     features(lh.config.root, AS_OF)  # the same as_of again: same rows, no duplicates
     for spec in FEATURE_SPECS:
         now = snapshot(lh, spec, AS_OF)
         assertDataFrameEqual(now, snapshot(lh, spec, AS_OF, before[spec.full_name]))
-        assert now.count() == now.select(*spec.keys).distinct().count() > 0
-        assert files(lh, spec, AS_OF_2) == files_2[spec.full_name]  # the other snapshot: untouched
-    demand = lh.read(ITEM_DEMAND)
-    assert {r[0] for r in demand.select(N.AS_OF).distinct().collect()} == {AS_OF, AS_OF_2}
+        assert now.groupBy(*spec.keys).count().filter(F.col("count") > 1).count() == 0
+        # the re-run's one commit replaced only its own snapshot
+        last = lh.delta(spec).history(1).first()
+        assert last["version"] == before[spec.full_name] + 1
+        assert last["operationParameters"]["predicate"] == snapshot_condition(AS_OF)
     # nothing on or after a snapshot's as_of is in it; the last ISO week is partial
-    for as_of, last_monday, days in (
-        (AS_OF, dt.date(2011, 2, 28), 3),
-        (AS_OF_2, dt.date(2011, 2, 21), 7),
-    ):
-        weeks = snapshot(lh, ITEM_DEMAND, as_of).filter(F.col(N.GRAIN) == N.WEEK)
-        assert weeks.agg(F.max(N.PERIOD_START), F.min(N.DAYS_OBSERVED)).first() == (
-            last_monday,
-            days,
-        )
+    weeks = lh.read(ITEM_DEMAND).filter(F.col(N.GRAIN) == N.WEEK).groupBy(N.AS_OF)
+    got = {
+        r[0]: (r[1], r[2])
+        for r in weeks.agg(F.max(N.PERIOD_START), F.min(N.DAYS_OBSERVED)).collect()
+    }
+    assert got == {AS_OF: (dt.date(2011, 2, 28), 3), AS_OF_2: (dt.date(2011, 2, 21), 7)}
 
 
 def test_default_as_of_is_the_day_after_the_latest_order(spark, full_lake, base_config):

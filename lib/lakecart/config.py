@@ -42,6 +42,7 @@ class LakehouseConfig:
     catalog: str | None = None
     schema_prefix: str = "lakecart"
     use_metastore: bool = False  # true with catalog unset: metastore tables in the default catalog
+    models_root: str | None = None  # where fitted models are saved; default <root>/_models
 
 
 @dataclass
@@ -106,6 +107,8 @@ class FeaturesConfig:
             the last price at least this many days before as_of.
         holidays: Holiday dates (``YYYY-MM-DD``) flagged in ``features.item_demand``.
         grains: Demand grains to build: ``day`` and/or ``week`` (ISO weeks from Monday).
+        write_parallelism: Feature tables computed and written at the same time (1 = one
+            after the other); they share one cached read of silver.
     """
 
     windows: list[int] = field(default_factory=lambda: [7, 30, 90, 365])
@@ -124,6 +127,7 @@ class FeaturesConfig:
     price_change_days: int = 30
     holidays: list[str] = field(default_factory=list)
     grains: list[str] = field(default_factory=lambda: ["day", "week"])
+    write_parallelism: int = 4
 
     def __post_init__(self) -> None:
         # the generic loader reads mapping values as strings: make the weights numbers
@@ -151,12 +155,77 @@ class FeaturesConfig:
             parse_date(h, f"features.holidays[{i}]")
         if self.decay_half_life_days is not None and self.decay_half_life_days < 0:
             raise ConfigError("features.decay_half_life_days: must be >= 0 or null")
+        if self.write_parallelism < 1:
+            raise ConfigError("features.write_parallelism: must be >= 1")
         if self.price_change_days <= 0:
             raise ConfigError("features.price_change_days: must be > 0")
 
     def holiday_dates(self) -> list[dt.date]:
         """The holiday calendar, parsed."""
         return sorted({parse_date(h, "features.holidays") for h in self.holidays})
+
+
+@dataclass
+class RecommendConfig:
+    """The ``recommend`` job (issue 4). Owned by the recommend module; see its docs.
+
+    Attributes:
+        top_n: Recommendations per user in ``gold.recommendations``.
+        similar_k: Similar items per item in ``gold.similar_items``.
+        popular_n: Items per segment in ``gold.popular_items``.
+        eval_k: Cut-off of the ranking metrics in ``ops.model_metrics``.
+        exclude_purchased: Drop items the user already interacted with (false for
+            repeat-purchase shops).
+        inactive_item_days: Items not sold (or interacted with) in this many days before
+            as_of are not recommended; null disables.
+        seed: Seed of every random choice (splits, ALS initialisation).
+    """
+
+    top_n: int = 20
+    similar_k: int = 20
+    popular_n: int = 50
+    eval_k: int = 10
+    exclude_purchased: bool = True
+    inactive_item_days: int | None = 180
+    seed: int = 42
+
+
+@dataclass
+class ForecastConfig:
+    """The ``forecast`` job (issue 5). Owned by the forecast module; see its docs.
+
+    Attributes:
+        grain: ``week`` (ISO weeks from Monday) or ``day``.
+        horizon: Periods ahead (1..H).
+        seed: Seed of every random choice.
+    """
+
+    grain: str = "week"
+    horizon: int = 4
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        if self.grain not in ("day", "week"):
+            raise ConfigError(f"forecast.grain: expected day or week, got {self.grain!r}")
+        if self.horizon < 1:
+            raise ConfigError("forecast.horizon: must be >= 1")
+
+
+@dataclass
+class CustomersConfig:
+    """The ``customers`` job (issue 6). Owned by the customers module; see its docs.
+
+    Attributes:
+        churn_days: Churn = no purchase within this many days after as_of.
+        clv_days: CLV horizon in days (net spend in the next clv_days).
+        propensity_days: Purchase-propensity horizon in days.
+        seed: Seed of every random choice.
+    """
+
+    churn_days: int = 90
+    clv_days: int = 90
+    propensity_days: int = 30
+    seed: int = 42
 
 
 @dataclass
@@ -170,6 +239,9 @@ class Config:
     generate: GenerateConfig = field(default_factory=GenerateConfig)
     run: RunConfig = field(default_factory=RunConfig)
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    recommend: RecommendConfig = field(default_factory=RecommendConfig)
+    forecast: ForecastConfig = field(default_factory=ForecastConfig)
+    customers: CustomersConfig = field(default_factory=CustomersConfig)
 
     def as_of_date(self) -> dt.date | None:
         """The decision date, parsed, or None when it is derived from the data."""

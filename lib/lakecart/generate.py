@@ -6,17 +6,19 @@ customers, events, ratings, reviews, transactions, inventory, campaigns) under
 
 How it is built:
 
-* **Randomness is a hash, not a stream.** Every random number is
-  ``xxhash64(seed, tag, key...)`` mapped to (0, 1) (:func:`uniform`), so a value depends only
-  on the seed and the row's own keys, never on partitioning, row order or the number of
-  executors. The same seed gives byte-identical files; a different seed a different shop.
-* **Everything that grows with scale is a Spark DataFrame** built from ``spark.range``,
-  column expressions, ``explode`` and joins. Only fixed-size tables live on the driver:
-  ten categories, six taste segments, word lists, the calendar (one row per day) and the
-  campaign plan (one row per campaign).
-* **Items are functions of their index.** An item's category, price history, promotions,
-  trend and quality are column expressions of ``item`` (and the week), so order lines,
-  products and inventory agree without joining an item table.
+* **Blocks of customers and items.** Customers are simulated in fixed blocks of
+  :data:`CUSTOMER_BLOCK` (``spark.range`` over block ids, then ``mapInPandas``); each
+  block draws from numpy generators seeded with ``(seed, block, purpose)``, so a block's
+  data does not depend on partitioning, batch sizes or executors, and scale 100 is just
+  100 times more blocks. Item traits (category, prices, promotions, trend, quality) are
+  pure functions of the item index through a counter-based hash (:func:`hash_uniform`),
+  so order lines, products and inventory agree without a join or a collect.
+* **Only fixed-size tables live on the driver** (:class:`World`): ten categories, six
+  taste segments, the calendar (one entry per day), the campaign plan (one per
+  campaign) and the category-week campaign promotions.
+* **Spark does the rest**: per-item weekly sales are aggregated with ``groupBy``, stock
+  snapshots use window functions, and every entity is written hash-partitioned into a
+  fixed number of files with rows sorted, so the same seed gives identical files.
 
 The structure that models can learn:
 
@@ -24,39 +26,40 @@ The structure that models can learn:
   personal favourite category); items are picked mostly from preferred categories and,
   within a category, by a Zipf-like popularity law;
 * orders follow a Poisson process per customer between sign-up and churn (an
-  exponential lifetime), thinned by a calendar with a weekend effect, a Q4 peak, Black
-  Friday and Christmas; categories have their own seasons (garden in spring, toys in
-  December);
+  exponential lifetime, so recency predicts churn), thinned by a calendar with a weekend
+  effect, a Q4 peak, Black Friday and Christmas; categories have their own seasons;
 * items have growing or declining trends, launch dates, price changes and promotion
-  weeks (random, or driven by a campaign's category offer) whose discount lifts demand;
+  weeks (random, or a campaign's category offer) whose discount lifts demand;
 * a few percent of lines are returned later (negative quantity, status ``returned``,
   order id prefixed ``R``); a few percent of orders are guest orders (no customer id);
-* campaign contacts raise the contacted customer's order rate for 14 days (a real
-  uplift, heterogeneous by segment and channel); ``responded`` and ``revenue`` come from
-  the orders actually placed in that window;
+* campaign contacts raise the contacted customer's order rate for 14 days (a real,
+  segment-dependent uplift); ``responded``/``revenue`` come from the orders placed then;
 * ratings are higher in the customer's preferred categories and for better items,
   lower for returned ones; review words agree with the stars;
-* ~2-4 % of payment transactions are fraud: brand-new accounts buying within hours of
-  sign-up and account take-overs, with high amounts, odd hours, shared devices and an
-  unusual source/browser mix;
-* weekly stock snapshots follow an order-up-to policy, so stock runs low after demand
-  spikes;
-* a few messy rows (an empty item id, exact duplicate lines, an impossible timestamp) give
-  ingest's quarantine something to do, far below its reject threshold.
+* ~2-4 % of payments are fraud: new accounts buying within hours of sign-up and account
+  take-overs, with high amounts, odd hours, shared devices and an unusual
+  source/browser mix;
+* weekly stock snapshots follow an order-up-to policy, so stock runs low after spikes;
+* a few messy rows (an empty item id, exact duplicate lines, an impossible timestamp,
+  duplicate click events) give ingest's quarantine something to do.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import re
-from collections.abc import Callable, Sequence
+import sys
+import zlib
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from pyspark import StorageLevel
-from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window
+import pandas as pd
+from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from lakecart import names as N
@@ -65,17 +68,18 @@ from lakecart import synth_text as TX
 DAY = 86_400
 """Seconds per day; times are seconds since midnight UTC of ``start_date``."""
 FORMATS = ("csv", "parquet", "json")
+CUSTOMER_BLOCK = 250  # customers per simulation block (fixed: it is part of the data's identity)
+ITEM_BLOCK = 500  # items per block
+
 
 # ---------------------------------------------------------------- fixed world tables
-
-
 @dataclass(frozen=True)
 class Category:
     """A product category.
 
     Attributes:
         name: Category name as written to ``products.category``.
-        share: Share of the catalogue's items.
+        share: Share of the catalogue's items (and of untargeted demand).
         price: Median list price.
         qty: Mean extra units per order line (quantity is 1 + geometric).
         returns: Probability that a sold line is returned.
@@ -103,9 +107,15 @@ CATEGORIES: tuple[Category, ...] = (
     Category("Books", 0.12, 14.0, 0.5, 0.01, 5, (1.2, 1.0, 1.0, 1.0, 1.0, 1.0, 1.1, 1.1, 1.0, 1.0, 1.0, 1.3)),
     Category("Garden", 0.06, 40.0, 0.6, 0.03, 10, (0.4, 0.5, 1.1, 1.8, 2.0, 1.8, 1.5, 1.1, 0.8, 0.6, 0.5, 0.6)),
     Category("Jewellery", 0.05, 90.0, 0.05, 0.05, 30, (0.9, 1.6, 0.9, 0.9, 1.0, 0.9, 0.9, 0.9, 0.9, 1.0, 1.2, 1.9)),
-)
+)  # fmt: skip
 CAT_NAMES = tuple(c.name for c in CATEGORIES)
-FRAUD_CATEGORY_WEIGHTS = {"Electronics": 0.5, "Jewellery": 0.3, "Shoes": 0.1, "Apparel": 0.05, "Beauty": 0.05}
+FRAUD_CATEGORY_WEIGHTS = {
+    "Electronics": 0.5,
+    "Jewellery": 0.3,
+    "Shoes": 0.1,
+    "Apparel": 0.05,
+    "Beauty": 0.05,
+}
 
 
 @dataclass(frozen=True)
@@ -130,12 +140,44 @@ class Segment:
 
 
 SEGMENTS: tuple[Segment, ...] = (
-    Segment("fashion", 0.22, 1.1, 420, 1.3, {"Apparel": 5, "Shoes": 3, "Beauty": 3, "Jewellery": 2}),
-    Segment("tech", 0.16, 0.9, 520, 0.6, {"Electronics": 5, "Books": 2, "Toys & Games": 1.5, "Sports & Outdoors": 1}),
-    Segment("home", 0.20, 1.0, 600, 1.0, {"Home & Kitchen": 5, "Garden": 3, "Books": 1, "Beauty": 1}),
-    Segment("family", 0.16, 1.2, 480, 1.5, {"Toys & Games": 5, "Apparel": 2.5, "Books": 2, "Home & Kitchen": 1.5}),
-    Segment("outdoor", 0.12, 0.9, 450, 0.8, {"Sports & Outdoors": 5, "Shoes": 2.5, "Garden": 2, "Apparel": 1.5}),
-    Segment("reader", 0.14, 0.8, 650, 0.5, {"Books": 5, "Home & Kitchen": 1.5, "Electronics": 1, "Toys & Games": 1}),
+    Segment(
+        "fashion", 0.22, 1.1, 420, 1.3, {"Apparel": 5, "Shoes": 3, "Beauty": 3, "Jewellery": 2}
+    ),
+    Segment(
+        "tech",
+        0.16,
+        0.9,
+        520,
+        0.6,
+        {"Electronics": 5, "Books": 2, "Toys & Games": 1.5, "Sports & Outdoors": 1},
+    ),
+    Segment(
+        "home", 0.20, 1.0, 600, 1.0, {"Home & Kitchen": 5, "Garden": 3, "Books": 1, "Beauty": 1}
+    ),
+    Segment(
+        "family",
+        0.16,
+        1.2,
+        480,
+        1.5,
+        {"Toys & Games": 5, "Apparel": 2.5, "Books": 2, "Home & Kitchen": 1.5},
+    ),
+    Segment(
+        "outdoor",
+        0.12,
+        0.9,
+        450,
+        0.8,
+        {"Sports & Outdoors": 5, "Shoes": 2.5, "Garden": 2, "Apparel": 1.5},
+    ),
+    Segment(
+        "reader",
+        0.14,
+        0.8,
+        650,
+        0.5,
+        {"Books": 5, "Home & Kitchen": 1.5, "Electronics": 1, "Toys & Games": 1},
+    ),
 )
 
 COUNTRIES = {
@@ -145,8 +187,22 @@ COUNTRIES = {
 ORDER_CHANNELS = {"web": 0.55, "app": 0.38, "phone": 0.07}
 SOURCES_GENUINE = {"SEO": 0.42, "Ads": 0.40, "Direct": 0.18}
 SOURCES_FRAUD = {"SEO": 0.15, "Ads": 0.35, "Direct": 0.50}
-BROWSERS_GENUINE = {"Chrome": 0.46, "Safari": 0.26, "Firefox": 0.12, "Edge": 0.11, "Opera": 0.03, "IE": 0.02}
-BROWSERS_FRAUD = {"Chrome": 0.30, "Safari": 0.05, "Firefox": 0.20, "Edge": 0.05, "Opera": 0.20, "IE": 0.20}
+BROWSERS_GENUINE = {
+    "Chrome": 0.46,
+    "Safari": 0.26,
+    "Firefox": 0.12,
+    "Edge": 0.11,
+    "Opera": 0.03,
+    "IE": 0.02,
+}
+BROWSERS_FRAUD = {
+    "Chrome": 0.30,
+    "Safari": 0.05,
+    "Firefox": 0.20,
+    "Edge": 0.05,
+    "Opera": 0.20,
+    "IE": 0.20,
+}
 GENDERS = {"F": 0.52, "M": 0.44, "X": 0.02, "": 0.02}
 CONTACT_CHANNELS = {"email": (0.6, 0.02, 1.0), "sms": (0.25, 0.08, 1.3), "push": (0.15, 0.01, 0.7)}
 """channel -> (share of campaigns, cost per contact, uplift multiplier)."""
@@ -171,6 +227,7 @@ RATE_SHARE = 0.35  # first purchases that get an explicit rating
 REVIEW_SHARE = 0.4  # ratings that come with a review text
 CAMPAIGN_WINDOW = 14  # days a contact lifts the order rate
 RANDOM_PROMO_SHARE = 0.03  # item-weeks on a random promotion
+PROMO_LIFT = 6.0  # demand multiplier = 1 + PROMO_LIFT x discount
 ZIPF_S = 0.9  # popularity exponent within a category
 LINE_OVERSAMPLE = 10  # candidate lines per wanted line (thinned by the item multiplier)
 LINE_MULT_CAP = 3.0  # item multiplier that is accepted with certainty
@@ -178,156 +235,91 @@ MESS_MISSING_ITEM = 0.001
 MESS_DUPLICATE = 0.0005
 MESS_BAD_TS = 0.0002
 MESS_EVENT_DUPLICATE = 0.0005
+RATING_THRESHOLDS = (-1.3, -0.6, 0.1, 0.9)
+REVIEW_POLARITY = {  # stars -> P(positive sentence), P(negative sentence); the rest neutral
+    1: (0.03, 0.85),
+    2: (0.10, 0.70),
+    3: (0.35, 0.30),
+    4: (0.75, 0.07),
+    5: (0.88, 0.02),
+}
+
+# ---------------------------------------------------------------- counter-based randomness
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
 
 
-# ---------------------------------------------------------------- column helpers
-def uniform(seed: int, tag: str, *keys: Column | str) -> Column:
-    """A deterministic uniform in (0, 1) from the seed, a tag and the row's keys.
+def _mix(z: np.ndarray) -> np.ndarray:
+    """SplitMix64 finaliser on a uint64 array (wrapping arithmetic)."""
+    z = (z ^ (z >> _S30)) * _M1
+    z = (z ^ (z >> _S27)) * _M2
+    return z ^ (z >> _S31)
+
+
+def hash_uniform(seed: int, tag: str, *keys: np.ndarray | int) -> np.ndarray:
+    """A deterministic uniform in (0, 1) per element of the keys (broadcast together).
+
+    The value depends only on ``(seed, tag, keys)``: it is how item traits are derived
+    from the item index, identically in every task that needs them.
 
     Args:
         seed: The generator seed.
         tag: Names the random quantity, so different quantities are independent.
-        *keys: Columns that identify the row (e.g. customer index, order number).
+        *keys: Integer arrays (or ints) identifying the element, e.g. item index and week.
 
     Returns:
-        A double column, a pure function of ``(seed, tag, keys)``.
+        A float64 array of the broadcast shape.
     """
-    h = F.xxhash64(F.lit(seed), F.lit(tag), *keys)
-    return (h.bitwiseAND(F.lit((1 << 53) - 1)).cast("double") + 0.5) / float(1 << 53)
+    arrays = np.broadcast_arrays(*[np.asarray(k, dtype=np.int64) for k in keys])
+    start = np.array([(seed & 0xFFFFFFFF) << 32 | zlib.crc32(tag.encode())], dtype=np.uint64)
+    h = np.broadcast_to(_mix(start), arrays[0].shape).copy()
+    for k in arrays:
+        h = _mix(h ^ (k.astype(np.uint64) + _GOLDEN))
+    return ((h >> _S11).astype(np.float64) + 0.5) / float(1 << 53)
 
 
-def normal(seed: int, tag: str, *keys: Column | str) -> Column:
-    """A deterministic standard normal (Box-Muller on two :func:`uniform` draws)."""
-    u1 = uniform(seed, tag + ".1", *keys)
-    u2 = uniform(seed, tag + ".2", *keys)
-    return F.sqrt(-2.0 * F.log(u1)) * F.cos(2.0 * math.pi * u2)
+def hash_normal(seed: int, tag: str, *keys: np.ndarray | int) -> np.ndarray:
+    """A deterministic standard normal (Box-Muller on two :func:`hash_uniform` draws)."""
+    u1 = hash_uniform(seed, tag + ".1", *keys)
+    u2 = hash_uniform(seed, tag + ".2", *keys)
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * math.pi * u2)
 
 
-def _cum(weights: Sequence[float]) -> list[float]:
+def _cum(weights: Sequence[float]) -> np.ndarray:
     w = np.asarray(weights, dtype=float)
-    return [float(x) for x in np.cumsum(w / w.sum())[:-1]]
+    return np.cumsum(w / w.sum())[:-1]
 
 
-CHOICE_RESOLUTION = 4096
-"""Buckets of the uniform in :func:`choice` (category weights are exact to 1/4096)."""
+def draw(u: np.ndarray, weights: Sequence[float]) -> np.ndarray:
+    """Index 0..K-1 with the given weights by inverse CDF of the uniforms ``u``."""
+    return np.searchsorted(_cum(weights), u, side="right")
 
 
-def _bucket_table(weights: Sequence[float]) -> list[int]:
-    cum = np.concatenate([_cum(weights), [1.0]])
-    mids = (np.arange(CHOICE_RESOLUTION) + 0.5) / CHOICE_RESOLUTION
-    return [int(x) for x in np.searchsorted(cum, mids, side="right")]
+def draw_rows(u: np.ndarray, rows: np.ndarray, cum_table: np.ndarray) -> np.ndarray:
+    """Like :func:`draw` with a per-element weight row: ``cum_table[rows]`` (K-1 thresholds)."""
+    return (u[:, None] >= cum_table[rows]).sum(axis=1)
 
 
-def _int_table(values: Sequence[int]) -> Column:
-    # one string literal, split once by constant folding: a compact plan and compact code
-    return F.split(F.lit(",".join(str(v) for v in values)), ",")
+def pick_words(rng: np.random.Generator, words: Sequence[str], n: int) -> np.ndarray:
+    """``n`` words drawn uniformly from ``words``."""
+    return np.asarray(words, dtype=object)[rng.integers(0, len(words), n)]
 
 
-def choice(u: Column, weights: Sequence[float]) -> Column:
-    """Index 0..K-1 drawn with the given weights, by inverse CDF of the uniform ``u``.
-
-    ``u`` is evaluated once and looked up in a table of :data:`CHOICE_RESOLUTION`
-    buckets, which keeps generated code small (a ``CASE`` chain would repeat ``u``).
-    """
-    bucket = F.floor(u * CHOICE_RESOLUTION).cast("int") + 1
-    return F.element_at(_int_table(_bucket_table(weights)), bucket).cast("int")
+def _keys(d: dict[str, float]) -> tuple[np.ndarray, list[float]]:
+    return np.asarray(list(d), dtype=object), list(d.values())
 
 
-def choice_by(u: Column, row: Column, weight_rows: Sequence[Sequence[float]]) -> Column:
-    """Like :func:`choice`, with the weights of row ``row`` (0-based) of ``weight_rows``."""
-    table = [k for w in weight_rows for k in _bucket_table(w)]
-    bucket = row.cast("int") * CHOICE_RESOLUTION + F.floor(u * CHOICE_RESOLUTION).cast("int") + 1
-    return F.element_at(_int_table(table), bucket).cast("int")
+def _ids(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
+    """``prefix`` + zero-padded numbers, e.g. ``C000123``."""
+    return np.array([f"{prefix}{int(x):0{width}d}" for x in numbers], dtype=object)
 
 
-def pick(values: Sequence[str], u: Column) -> Column:
-    """The element of ``values`` at ``floor(u * len)``."""
-    arr = F.array(*[F.lit(v) for v in values])
-    return F.element_at(arr, (F.floor(u * len(values)) + 1).cast("int"))
-
-
-def lookup(values: Sequence[float | int | str], idx: Column) -> Column:
-    """``values[idx]`` for a 0-based index column."""
-    return F.element_at(F.array(*[F.lit(v) for v in values]), (idx + 1).cast("int"))
-
-
-def poisson_small(u: Column, mu: float) -> Column:
-    """A Poisson count with a small constant mean ``mu`` (inverse CDF of ``u``)."""
-    pmf = [math.exp(-mu)]
-    while sum(pmf) < 1 - 1e-7:
-        pmf.append(pmf[-1] * mu / len(pmf))
-    return choice(u, pmf)
-
-
-def explode_poisson(df: DataFrame, mu: Column, name: str, keep: Callable[[Column], Column], cap: int) -> DataFrame:
-    """One row per event of a Poisson(``mu``) count, numbered 1.. in column ``name``.
-
-    ``ceil(mu + 5 sqrt(mu) + 5)`` numbered slots are exploded and each is kept with
-    probability ``mu / slots`` (a binomial, close to Poisson for these slot counts), so no
-    per-row loop is needed. Slot numbers are stable, so they can serve as ids.
-
-    Args:
-        df: Input rows (one per process, e.g. per customer).
-        mu: Expected number of events of the row.
-        name: Column for the slot number.
-        keep: ``keep(slot)`` returns the uniform used to keep the slot (a :func:`uniform`
-            keyed on the row's keys and the slot).
-        cap: Upper bound of slots per row.
-    """
-    slots = F.least(F.lit(cap), F.ceil(mu + 5.0 * F.sqrt(mu) + 5.0)).cast("int")
-    out = df.withColumn("_mu", mu.cast("double")).withColumn("_slots", slots)
-    out = out.filter(F.col("_mu") > 0).withColumn(name, F.explode(F.sequence(F.lit(1), F.col("_slots"))))
-    return out.filter(keep(F.col(name)) < F.col("_mu") / F.col("_slots")).drop("_mu", "_slots")
-
-
-def local_table(spark: SparkSession, rows: Sequence[tuple], schema: str) -> DataFrame:
-    """A small driver-built table as a cheap constant plan (no RDD, no Python worker).
-
-    Each column is one string literal split by row, so the plan stays a handful of
-    expressions however many rows there are (a literal array of structs makes the
-    analyzer and optimizer slow).
-
-    Args:
-        spark: The session.
-        rows: The rows, as tuples in schema order (values must not contain U+0001).
-        schema: Column names and types, e.g. ``"day INT, factor DOUBLE"``.
-
-    Returns:
-        A one-partition DataFrame with exactly the declared column types.
-    """
-    fields = [tuple(part.split()) for part in schema.split(",")]
-    row = (F.col("id") + 1).cast("int")
-    cols = []
-    for k, (name, typ) in enumerate(fields):
-        text = "\u0001".join("" if r[k] is None else str(r[k]) for r in rows)
-        value = F.element_at(F.split(F.lit(text), "\u0001"), row)
-        cols.append(F.when(value != "", value).cast(typ).alias(name))
-    return spark.range(0, len(rows), 1, 1).select(*cols)
-
-
-def _dist(d: dict[str, float]) -> tuple[list[str], list[float]]:
-    return list(d), list(d.values())
-
-
-def _render(template: str, slots: _Slots) -> Column:
-    """A template such as ``"The {NOUN} is {POS}."`` as a concat of literals and slot columns."""
-    parts: list[Column] = []
-    for i, piece in enumerate(re.split(r"\{(\w+)\}", template)):
-        if i % 2:
-            parts.append(slots[piece])
-        elif piece:
-            parts.append(F.lit(piece))
-    return F.concat(*parts)
-
-
-def _capitalise(c: Column) -> Column:
-    return F.concat(F.upper(F.substring(c, 1, 1)), F.substring(c, 2, 10_000))
-
-
-# ---------------------------------------------------------------- the shop
+# ---------------------------------------------------------------- the world (driver side)
 @dataclass(frozen=True)
 class Campaign:
-    """One marketing campaign of the plan (driver side; one row per campaign)."""
+    """One marketing campaign of the plan."""
 
     k: int
     campaign_id: str
@@ -341,14 +333,14 @@ class Campaign:
     cost: float
 
 
-class Shop:
-    """The synthetic shop: fixed world tables on the driver, every large table in Spark.
+class World:
+    """Everything fixed-size about the shop, built on the driver and shipped to tasks.
 
-    Latent frames (with hidden columns such as ``seg`` or ``fraud``) are exposed for
-    tests and documentation; :meth:`landing` gives the nine landing-shaped frames.
+    Holds the sizes, the category layout of item indices, segment preferences, the
+    calendar (one factor per day), the campaign plan and the item traits (as functions
+    of the item index). Pickled into every ``mapInPandas`` task.
 
     Args:
-        spark: The session.
         scale: Multiplies the number of customers and items (1 = ~3,000 / ~1,000).
         seed: Seed of every random quantity.
         start_date: First day of orders (``YYYY-MM-DD``, UTC).
@@ -359,7 +351,6 @@ class Shop:
 
     def __init__(
         self,
-        spark: SparkSession,
         scale: int = 1,
         seed: int = 42,
         start_date: str = "2023-01-02",
@@ -371,8 +362,7 @@ class Shop:
             raise ValueError(f"scale must be >= 1, got {scale}")
         if days < 7:
             raise ValueError(f"days must be >= 7, got {days}")
-        self.spark = spark
-        self.scale = scale
+        self.scale = int(scale)
         self.seed = int(seed)
         self.start = dt.date.fromisoformat(start_date)
         self.days = int(days)
@@ -380,49 +370,55 @@ class Shop:
         self.n_items = int(items if items is not None else 1000 * scale)
         if self.n_customers < 10 or self.n_items < 4 * len(CATEGORIES):
             raise ValueError("need at least 10 customers and 40 items")
-        self.partitions = max(2, min(200, 2 * scale))
-        self.week_offset = self.start.weekday()  # days since the Monday of the first week
+        self.week_offset = self.start.weekday()  # days from the first week's Monday to the start
         self.weeks = (self.days + self.week_offset + 6) // 7
-        self._persisted: list[DataFrame] = []
-        self._world_tables()
-
-    # ------------------------------------------------------------ driver-side tables
-    def _world_tables(self) -> None:
+        self.customer_blocks = -(-self.n_customers // CUSTOMER_BLOCK)
+        self.item_blocks = -(-self.n_items // ITEM_BLOCK)
+        self.partitions = max(2, min(200, 2 * self.scale))
+        self.key = (
+            self.seed,
+            self.start.isoformat(),
+            self.days,
+            self.n_customers,
+            self.n_items,
+            self.scale,
+        )
         rng = np.random.default_rng([self.seed, 7])
-        n_cat = len(CATEGORIES)
+        # items are laid out in category blocks: index -> category by offsets
         shares = np.array([c.share for c in CATEGORIES])
-        counts = np.maximum(2, np.floor(shares / shares.sum() * self.n_items)).astype(int)
+        counts = np.maximum(2, np.floor(shares / shares.sum() * self.n_items)).astype(np.int64)
         counts[0] += self.n_items - counts.sum()
-        self.cat_counts = [int(x) for x in counts]
-        self.cat_offsets = [int(x) for x in np.concatenate([[0], np.cumsum(counts)[:-1]])]
+        self.cat_counts = counts
+        self.cat_offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
         # segment preferences, perturbed by the seed
-        prefs = []
-        for s in SEGMENTS:
-            w = np.array([s.prefs.get(name, 0.3) for name in CAT_NAMES]) * rng.lognormal(0, 0.15, n_cat)
-            prefs.append(list(w / w.sum()))
-        self.seg_prefs = prefs
-        self.seg_top3 = [sorted(np.argsort(w)[::-1][:3].tolist()) for w in prefs]
-        # item number = a bijection of the item index, so ids do not reveal category or rank
+        prefs = np.array([[s.prefs.get(n, 0.3) for n in CAT_NAMES] for s in SEGMENTS], dtype=float)
+        prefs = prefs * rng.lognormal(0.0, 0.15, prefs.shape)
+        self.seg_prefs = prefs / prefs.sum(axis=1, keepdims=True)
+        self.seg_pref_cum = np.stack([_cum(p) for p in self.seg_prefs])
+        self.seg_top3 = np.argsort(-self.seg_prefs, axis=1)[:, :3]
+        self.global_cum = _cum(shares)
+        self.fraud_cum = _cum([FRAUD_CATEGORY_WEIGHTS.get(n, 0.0) for n in CAT_NAMES])
+        # a bijection of item indices, so item ids reveal neither category nor rank
         a = 7919
         while math.gcd(a, self.n_items) != 1:
             a += 2
         self.perm_a, self.perm_b = a, int(rng.integers(0, self.n_items))
-        # months: mean-1 category seasonality
-        self.cat_months = [[m / np.mean(c.months) for m in c.months] for c in CATEGORIES]
-        self.calendar_rows = self._calendar()
-        self.cal_max = max(r[4] for r in self.calendar_rows)
+        months = np.array([c.months for c in CATEGORIES], dtype=float)
+        self.cat_months = months / months.mean(axis=1, keepdims=True)
+        self._calendar()
         self.campaigns = self._campaign_plan(rng)
-        promo: dict[str, float] = {}
+        promo = np.zeros((len(CATEGORIES), self.weeks))
         for c in self.campaigns:
-            if c.category is None:
-                continue
-            for d in range(c.day, min(self.days, c.day + CAMPAIGN_WINDOW)):
-                promo[f"{c.category}:{(d + self.week_offset) // 7}"] = c.discount
-        self.campaign_promos = promo
+            if c.category is not None:
+                for d in range(c.day, min(self.days, c.day + CAMPAIGN_WINDOW)):
+                    w = (d + self.week_offset) // 7
+                    promo[c.category, w] = max(promo[c.category, w], c.discount)
+        self.campaign_promo = promo
 
-    def _calendar(self) -> list[tuple[int, str, int, int, float]]:
-        """One row per day: (day, date, week, month, order-rate factor)."""
-        rows = []
+    # ------------------------------------------------------------ calendar and campaigns
+    def _calendar(self) -> None:
+        factor = np.empty(self.days)
+        month = np.empty(self.days, dtype=np.int64)
         for d in range(self.days):
             date = self.start + dt.timedelta(days=d)
             f = DOW_FACTORS[date.weekday()] * MONTH_FACTORS[date.month - 1]
@@ -438,16 +434,27 @@ class Shop:
                 f *= {24: 0.7, 25: 0.35, 26: 0.8}[date.day]
             elif date.month == 1 and date.day == 1:
                 f *= 0.6
-            rows.append((d, date.isoformat(), (d + self.week_offset) // 7, date.month, float(f)))
-        return rows
+            factor[d] = f
+            month[d] = date.month
+        self.day_factor = factor
+        self.day_month = month
+        self.cal_max = float(factor.max())
+        mids = [
+            self.start + dt.timedelta(days=7 * w - self.week_offset + 3) for w in range(self.weeks)
+        ]
+        self.week_month = np.array([m.month for m in mids], dtype=np.int64)
+        self.week_mid = np.array(
+            [7 * w - self.week_offset + 3 for w in range(self.weeks)], dtype=np.int64
+        )
 
     def _campaign_plan(self, rng: np.random.Generator) -> list[Campaign]:
-        names, shares = _dist({k: v[0] for k, v in CONTACT_CHANNELS.items()})
+        names = list(CONTACT_CHANNELS)
+        shares = np.array([v[0] for v in CONTACT_CHANNELS.values()])
         out: list[Campaign] = []
         day = int(rng.integers(7, 21))
         k = 0
         while day < self.days - 3:
-            channel = names[int(rng.choice(len(names), p=np.array(shares) / sum(shares)))]
+            channel = names[int(rng.choice(len(names), p=shares / shares.sum()))]
             kind = int(rng.integers(0, 5))
             cat: int | None = None
             if kind == 0:
@@ -479,849 +486,1054 @@ class Shop:
             day += int(rng.integers(21, 36))
         return out
 
-    # ------------------------------------------------------------ small helpers
-    def u(self, tag: str, *keys: Column | str) -> Column:
-        """:func:`uniform` with this shop's seed."""
-        return uniform(self.seed, tag, *keys)
+    # ------------------------------------------------------------ helpers
+    def hu(self, tag: str, *keys: np.ndarray | int) -> np.ndarray:
+        """:func:`hash_uniform` with this world's seed."""
+        return hash_uniform(self.seed, tag, *keys)
 
-    def n(self, tag: str, *keys: Column | str) -> Column:
-        """:func:`normal` with this shop's seed."""
-        return normal(self.seed, tag, *keys)
+    def hn(self, tag: str, *keys: np.ndarray | int) -> np.ndarray:
+        """:func:`hash_normal` with this world's seed."""
+        return hash_normal(self.seed, tag, *keys)
 
-    def _persist(self, df: DataFrame) -> DataFrame:
-        df = df.persist(StorageLevel.MEMORY_AND_DISK)
-        self._persisted.append(df)
-        return df
+    def rng(self, kind: str, block: int) -> np.random.Generator:
+        """The numpy generator of one purpose (``kind``) in one block."""
+        return np.random.default_rng([self.seed, zlib.crc32(kind.encode()), block])
 
-    def unpersist(self) -> None:
-        """Release every cached intermediate frame."""
-        for df in self._persisted:
-            df.unpersist()
-        self._persisted.clear()
+    def ts(self, t: np.ndarray) -> np.ndarray:
+        """Seconds since start midnight -> ``'yyyy-MM-dd HH:mm:ss'`` strings."""
+        base = np.datetime64(self.start.isoformat(), "s")
+        text = (base + np.asarray(t, dtype=np.int64).astype("timedelta64[s]")).astype(str)
+        return np.char.replace(text, "T", " ").astype(object)
 
-    def ts(self, t: Column) -> Column:
-        """Seconds since start midnight -> ``'yyyy-MM-dd HH:mm:ss'`` (UTC, time-zone free)."""
-        d = F.floor(t / DAY)
-        sod = (t - d * DAY).cast("int")
-        date = F.date_add(F.lit(self.start.isoformat()).cast("date"), d.cast("int")).cast("string")
-        return F.format_string(
-            "%s %02d:%02d:%02d",
-            date,
-            F.floor(sod / 3600).cast("int"),
-            F.floor(F.pmod(sod, F.lit(3600)) / 60).cast("int"),
-            F.pmod(sod, F.lit(60)).cast("int"),
+    def date(self, d: np.ndarray) -> np.ndarray:
+        """Day index -> ``'yyyy-MM-dd'`` strings."""
+        base = np.datetime64(self.start.isoformat(), "D")
+        return (
+            (base + np.asarray(d, dtype=np.int64).astype("timedelta64[D]"))
+            .astype(str)
+            .astype(object)
         )
 
-    def date(self, d: Column) -> Column:
-        """Day index -> ``'yyyy-MM-dd'``."""
-        return F.date_add(F.lit(self.start.isoformat()).cast("date"), d.cast("int")).cast("string")
-
-    def time_of_day(self, u_hour: Column, u_sec: Column) -> Column:
+    def time_of_day(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Seconds after midnight following :data:`HOUR_WEIGHTS`."""
-        return choice(u_hour, HOUR_WEIGHTS) * 3600 + F.floor(u_sec * 3600).cast("int")
+        return draw(rng.random(n), HOUR_WEIGHTS) * 3600 + rng.integers(0, 3600, n)
 
-    def customer_id(self, c: Column) -> Column:
-        """``C000123`` from the customer index."""
-        return F.format_string("C%06d", (c + 1).cast("long"))
+    def customer_ids(self, c: np.ndarray) -> np.ndarray:
+        """``C000123`` from customer indices."""
+        return _ids("C", np.asarray(c) + 1, 6)
 
-    def item_id(self, i: Column) -> Column:
-        """``I00042`` from the item index (through a fixed bijection)."""
-        num = F.pmod(i.cast("long") * self.perm_a + self.perm_b, F.lit(self.n_items).cast("long")) + 1
-        return F.format_string("I%05d", num)
+    def item_ids(self, i: np.ndarray) -> np.ndarray:
+        """``I00042`` from item indices (through a fixed bijection)."""
+        i = np.asarray(i, dtype=np.int64)
+        return _ids("I", (i * self.perm_a + self.perm_b) % self.n_items + 1, 5)
 
-    def order_id(self, c: Column, j: Column) -> Column:
-        """``O`` + customer index + order number: unique per (customer, order)."""
-        return F.format_string("O%07d%05d", c.cast("long"), j.cast("long"))
+    def item_index(self, item_ids: Sequence[str]) -> np.ndarray:
+        """Item indices from ``I00042``-style ids (the inverse of :meth:`item_ids`)."""
+        num = np.array([int(x[1:]) - 1 for x in item_ids], dtype=np.int64)
+        inv = pow(self.perm_a, -1, self.n_items)
+        return ((num - self.perm_b) % self.n_items) * inv % self.n_items
 
-    # ------------------------------------------------------------ items
-    def item_cat(self, i: Column) -> Column:
-        """Category index of item ``i`` (items are laid out in category blocks)."""
-        out = F.when(i < self.cat_offsets[1], F.lit(0))
-        for k, off in enumerate(self.cat_offsets[2:], start=1):
-            out = out.when(i < off, F.lit(k))
-        return out.otherwise(F.lit(len(self.cat_offsets) - 1))
+    # ------------------------------------------------------------ items: functions of the index
+    def item_cat(self, i: np.ndarray) -> np.ndarray:
+        """Category index of items ``i``."""
+        return np.searchsorted(self.cat_offsets, i, side="right") - 1
 
-    @cached_property
-    def items_latent(self) -> DataFrame:
-        """One row per item with its hidden traits.
+    def item_base_cents(self, i: np.ndarray) -> np.ndarray:
+        """List price at the start, in cents, ending in .99."""
+        med = np.log(np.array([c.price for c in CATEGORIES]))[self.item_cat(i)]
+        euros = np.maximum(1.0, np.floor(np.exp(med + 0.55 * self.hn("price", i))))
+        return (euros * 100 + 99).astype(np.int64)
 
-        Columns: ``item`` (index), ``item_id``, ``cat``, ``base_cents`` (list price in
-        cents, ending in .99), ``quality`` (standard normal), ``slope`` (log-demand trend
-        per year), ``launch_day`` (-1: on sale before the start), ``launch_week``,
-        ``pc1w/pc1s/pc2w/pc2s`` (weeks and sizes of two price changes), ``lead`` (lead
-        time in days).
-        """
-        i = F.col("item")
-        df = self.spark.range(0, self.n_items, 1, self.partitions).select(F.col("id").alias("item"))
-        df = df.select("item", self.item_cat(i).alias("cat"))
-        cat = F.col("cat")
-        med = lookup([math.log(c.price) for c in CATEGORIES], cat)
-        euros = F.greatest(F.lit(1.0), F.floor(F.exp(med + 0.55 * self.n("price", i))))
-        launch = F.when(self.u("launch", i) < 0.2, F.floor(self.u("launch_day", i) * self.days * 0.85)).otherwise(-1)
-        lead = F.round(lookup([c.lead_days for c in CATEGORIES], cat) * F.exp(0.35 * self.n("lead", i)))
-        df = df.select(
-            "item",
-            self.item_id(i).alias("item_id"),
-            "cat",
-            (euros * 100 + 99).cast("long").alias("base_cents"),
-            self.n("quality", i).alias("quality"),
-            F.greatest(F.lit(-0.8), F.least(F.lit(0.8), 0.35 * self.n("slope", i))).alias("slope"),
-            launch.cast("int").alias("launch_day"),
-            F.floor(self.u("pc1w", i) * self.weeks).cast("int").alias("pc1w"),
-            F.when(self.u("pc1", i) < 0.6, self.u("pc1s", i) * 0.35 - 0.15).otherwise(0.0).alias("pc1s"),
-            F.floor(self.u("pc2w", i) * self.weeks).cast("int").alias("pc2w"),
-            F.when(self.u("pc2", i) < 0.3, self.u("pc2s", i) * 0.3 - 0.1).otherwise(0.0).alias("pc2s"),
-            F.least(F.lit(60.0), F.greatest(F.lit(2.0), lead)).alias("lead"),
+    def item_quality(self, i: np.ndarray) -> np.ndarray:
+        """Latent item quality (standard normal): better items get better ratings."""
+        return self.hn("quality", i)
+
+    def item_slope(self, i: np.ndarray) -> np.ndarray:
+        """Log-demand trend per year: growing (> 0) or declining (< 0) items."""
+        return np.clip(0.35 * self.hn("slope", i), -0.8, 0.8)
+
+    def item_launch_day(self, i: np.ndarray) -> np.ndarray:
+        """First day the item is sold (-1: on sale before the start)."""
+        later = self.hu("launch", i) < 0.2
+        return np.where(later, np.floor(self.hu("launch_day", i) * self.days * 0.85), -1).astype(
+            np.int64
         )
-        df = df.withColumn(
-            "launch_week", F.greatest(F.lit(0), F.floor((F.col("launch_day") + self.week_offset) / 7)).cast("int")
-        )
-        return self._persist(df)
 
-    @cached_property
-    def week_table(self) -> DataFrame:
-        """One row per week: ``week, monday`` (day index), ``mid`` (Thursday), ``month`` of the Thursday."""
-        rows = []
-        for w in range(self.weeks):
-            monday = 7 * w - self.week_offset
-            mid = monday + 3
-            rows.append((w, monday, mid, (self.start + dt.timedelta(days=mid)).month))
-        return local_table(self.spark, rows, "week INT, monday INT, mid INT, month INT")
+    def item_lead_days(self, i: np.ndarray) -> np.ndarray:
+        """Supplier lead time in days."""
+        base = np.array([c.lead_days for c in CATEGORIES])[self.item_cat(i)]
+        return np.clip(np.round(base * np.exp(0.35 * self.hn("lead", i))), 2.0, 60.0)
 
-    @cached_property
-    def item_weeks(self) -> DataFrame:
-        """One row per item and week on sale (from its launch week): prices, promotion, demand.
-
-        Columns: ``item, week, cat, monday, regular_cents, disc`` (0 = no promotion),
-        ``unit_cents`` (price paid), ``mult`` (relative demand: trend x promotion x price
-        x category season).
-        """
-        it = self.items_latent
-        g = it.select(
-            "item", "cat", "base_cents", "slope", "pc1w", "pc1s", "pc2w", "pc2s",
-            F.explode(F.sequence(F.col("launch_week"), F.lit(self.weeks - 1))).alias("week"),
-        )  # fmt: skip
-        g = g.join(F.broadcast(self.week_table), "week")
-        promos = [(int(k.split(":")[0]), int(k.split(":")[1]), v) for k, v in self.campaign_promos.items()]
-        camp = local_table(self.spark, promos, "cat INT, week INT, camp_disc DOUBLE")
-        g = g.join(F.broadcast(camp), ["cat", "week"], "left")
-        i, week = F.col("item"), F.col("week")
-        pf = (
+    def price_factor(self, i: np.ndarray, week: np.ndarray) -> np.ndarray:
+        """Regular price relative to the list price: inflation plus up to two price changes."""
+        w1 = np.floor(self.hu("pc1w", i) * self.weeks)
+        s1 = np.where(self.hu("pc1", i) < 0.6, self.hu("pc1s", i) * 0.35 - 0.15, 0.0)
+        w2 = np.floor(self.hu("pc2w", i) * self.weeks)
+        s2 = np.where(self.hu("pc2", i) < 0.3, self.hu("pc2s", i) * 0.3 - 0.1, 0.0)
+        return (
             (1.0 + 0.03 * week / 52.0)
-            * (1.0 + F.when(week >= F.col("pc1w"), F.col("pc1s")).otherwise(0.0))
-            * (1.0 + F.when(week >= F.col("pc2w"), F.col("pc2s")).otherwise(0.0))
-        )
-        rand = F.when(
-            self.u("promo", i, week) < RANDOM_PROMO_SHARE, 0.10 + 0.05 * F.floor(self.u("promo_d", i, week) * 5)
-        ).otherwise(0.0)
-        g = g.select(
-            "item", "week", "cat", "monday", "mid", "month", "base_cents", "slope",
-            pf.alias("pf"),
-            F.greatest(rand, F.coalesce(F.col("camp_disc"), F.lit(0.0))).alias("disc"),
-        )  # fmt: skip
-        regular = (F.greatest(F.lit(0.0), F.floor(F.col("base_cents") * F.col("pf") / 100.0) - 1) * 100 + 99).cast("long")
-        g = g.withColumn("regular_cents", regular)
-        months = F.array(*[F.array(*[F.lit(x) for x in row]) for row in self.cat_months])
-        season = F.element_at(F.element_at(months, F.col("cat") + 1), F.col("month"))
-        trend = F.exp(F.col("slope") * (F.col("mid") - self.days / 2.0) / 365.0)
-        mult = trend * (1.0 + 6.0 * F.col("disc")) * F.pow(F.col("pf"), -1.5) * season
-        return self._persist(
-            g.select(
-                "item",
-                "week",
-                "cat",
-                "monday",
-                "regular_cents",
-                "disc",
-                F.round(F.col("regular_cents") * (1.0 - F.col("disc"))).cast("long").alias("unit_cents"),
-                mult.alias("mult"),
-            )
+            * (1.0 + np.where(week >= w1, s1, 0.0))
+            * (1.0 + np.where(week >= w2, s2, 0.0))
         )
 
-    def pick_item(self, seg: Column, fav: Column, fraud: Column, *keys: Column, tag: str = "line") -> Column:
-        """An item index chosen by taste: favourite / segment / global category, then Zipf rank."""
-        mode = self.u(tag + ".mode", *keys)
-        uc = self.u(tag + ".cat", *keys)
-        seg_cat = choice_by(uc, seg, self.seg_prefs)
-        glob = choice(uc, [c.share for c in CATEGORIES])
-        fraud_cat = choice(uc, [FRAUD_CATEGORY_WEIGHTS.get(n, 0.0) for n in CAT_NAMES])
-        cat = (
-            F.when(fraud, fraud_cat)
-            .when(mode < 0.3, fav)
-            .when(mode < 0.9, seg_cat)
-            .otherwise(glob)
+    def discount(self, i: np.ndarray, week: np.ndarray) -> np.ndarray:
+        """Promotional discount of item ``i`` in ``week`` (0 when not promoted)."""
+        rand = np.where(
+            self.hu("promo", i, week) < RANDOM_PROMO_SHARE,
+            0.10 + 0.05 * np.floor(self.hu("promo_d", i, week) * 5),
+            0.0,
         )
-        n = lookup(self.cat_counts, cat).cast("double")
-        a = 1.0 - ZIPF_S
-        x = F.pow(1.0 + self.u(tag + ".rank", *keys) * (F.pow(n + 1.0, a) - 1.0), 1.0 / a)
-        rank = F.least(n - 1, F.greatest(F.lit(0.0), F.floor(x) - 1))
-        return (lookup(self.cat_offsets, cat) + rank).cast("long")
+        camp = self.campaign_promo[self.item_cat(i), np.clip(week, 0, self.weeks - 1)]
+        return np.maximum(rand, camp)
 
-    # ------------------------------------------------------------ latent frames
-    @cached_property
-    def calendar(self) -> DataFrame:
-        """One row per day: ``day, date, week, month, factor`` (driver-built, ``days`` rows)."""
-        schema = "day INT, date STRING, week INT, month INT, factor DOUBLE"
-        return local_table(self.spark, self.calendar_rows, schema)
-
-    @cached_property
-    def customers_latent(self) -> DataFrame:
-        """Customers with their hidden traits.
-
-        Columns: ``c`` (index), ``customer_id``, ``seg``, ``fav`` (favourite category),
-        ``fraud_acct``, ``signup_t`` (seconds from start), ``a``/``b`` (first/last active
-        day; a > b means never active in the window), ``lam`` (orders per day), ``country``,
-        ``birth_year``, ``gender``, ``channel``, ``source``, ``browser``, ``device_id``,
-        ``ip``, ``clicks`` (clickstream recorded), ``user_bias``, ``resp``.
-        """
-        c = F.col("c")
-        u = lambda tag: self.u(tag, c)  # noqa: E731
-        df = self.spark.range(0, self.n_customers, 1, self.partitions).select(F.col("id").alias("c"))
-        seg = choice(u("seg"), [s.share for s in SEGMENTS])
-        df = df.select("c", seg.alias("seg"), (u("fraud_acct") < FRAUD_ACCOUNT_SHARE).alias("fraud_acct"))
-        seg_c = F.col("seg")
-        fraud = F.col("fraud_acct")
-        sday = (
-            F.when(fraud, F.floor(u("sday") * (self.days - 1)))
-            .when(u("pre") < PRE_START_SIGNUPS, -1 - F.floor(u("sday") * 730))
-            .otherwise(F.floor(u("sday") * self.days))
-        ).cast("long")
-        df = df.withColumn("sday", sday)
-        sday = F.col("sday")
-        ssod = F.when(fraud & (u("odd") < 0.6), F.floor(u("ssod") * 5 * 3600)).otherwise(
-            self.time_of_day(u("sh"), u("ss"))
+    def regular_cents(self, i: np.ndarray, week: np.ndarray) -> np.ndarray:
+        """Regular (non-promotional) price in cents in ``week``, ending in .99."""
+        euros = np.maximum(
+            0.0, np.floor(self.item_base_cents(i) * self.price_factor(i, week) / 100.0) - 1
         )
-        life = -F.log(u("life")) * lookup([s.lifetime_days for s in SEGMENTS], seg_c) * F.exp(0.3 * self.n("life", c))
-        lam = F.least(
-            F.lit(MAX_ORDER_RATE),
-            BASE_ORDER_RATE * lookup([s.activity for s in SEGMENTS], seg_c) * F.exp(0.9 * self.n("lam", c) - 0.405),
+        return (euros * 100 + 99).astype(np.int64)
+
+    def unit_cents(self, i: np.ndarray, week: np.ndarray) -> np.ndarray:
+        """Price paid in cents in ``week`` (the regular price less any promotion)."""
+        return np.round(self.regular_cents(i, week) * (1.0 - self.discount(i, week))).astype(
+            np.int64
         )
-        countries, cw = _dist(COUNTRIES)
-        genders, gw = _dist(GENDERS)
-        chans, chw = _dist(ORDER_CHANNELS)
-        srcs, sw = _dist(SOURCES_GENUINE)
-        brs, bw = _dist(BROWSERS_GENUINE)
-        df = df.select(
-            "c",
-            self.customer_id(c).alias("customer_id"),
-            "seg",
-            choice_by(u("fav"), seg_c, self.seg_prefs).alias("fav"),
-            "fraud_acct",
-            (sday * DAY + ssod).alias("signup_t"),
-            F.when(fraud, F.lit(1)).otherwise(F.greatest(F.lit(0), sday + 1)).cast("int").alias("a"),
-            F.when(fraud, F.lit(0))
-            .otherwise(F.least(F.lit(self.days - 1), F.floor(sday + life)))
-            .cast("int")
-            .alias("b"),
-            lam.alias("lam"),
-            lookup(countries, choice(u("country"), cw)).alias("country"),
-            (1950 + F.floor(F.pow(u("age"), 0.8) * 56)).cast("int").alias("birth_year"),
-            lookup(genders, choice(u("gender"), gw)).alias("gender"),
-            lookup(chans, choice(u("chan"), chw)).alias("channel"),
-            lookup(srcs, choice(u("src"), sw)).alias("source"),
-            lookup(brs, choice(u("browser"), bw)).alias("browser"),
-            F.format_string("DV%010d", F.pmod(F.xxhash64(F.lit(self.seed), F.lit("dev"), c), F.lit(10**10))).alias(
-                "device_id"
+
+    def demand_multiplier(self, i: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """Relative demand for item ``i`` on ``day``: trend x promotion x price x season x launch."""
+        week = (day + self.week_offset) // 7
+        cat = self.item_cat(i)
+        trend = np.exp(self.item_slope(i) * (day - self.days / 2.0) / 365.0)
+        promo = 1.0 + PROMO_LIFT * self.discount(i, week)
+        price = self.price_factor(i, week) ** -1.5
+        season = self.cat_months[cat, self.day_month[np.clip(day, 0, self.days - 1)] - 1]
+        return trend * promo * price * season * (day >= self.item_launch_day(i))
+
+    def pick_items(
+        self, rng: np.random.Generator, seg: np.ndarray, fav: np.ndarray, fraud: np.ndarray
+    ) -> np.ndarray:
+        """Items chosen by taste: favourite / segment / global category, then Zipf rank."""
+        n = len(seg)
+        mode = rng.random(n)
+        uc = rng.random(n)
+        cat = np.where(
+            fraud,
+            np.searchsorted(self.fraud_cum, uc, side="right"),
+            np.where(
+                mode < 0.3,
+                fav,
+                np.where(
+                    mode < 0.9,
+                    draw_rows(uc, seg, self.seg_pref_cum),
+                    np.searchsorted(self.global_cum, uc, side="right"),
+                ),
             ),
-            F.format_string(
-                "%d.%d.%d.%d",
-                (2 + F.floor(u("ip1") * 220)).cast("int"),
-                F.floor(u("ip2") * 256).cast("int"),
-                F.floor(u("ip3") * 256).cast("int"),
-                (1 + F.floor(u("ip4") * 254)).cast("int"),
-            ).alias("ip"),
-            (~fraud & (u("clicks") < CLICKSTREAM_SHARE)).alias("clicks"),
-            (0.4 * self.n("bias", c)).alias("user_bias"),
-            (lookup([s.response for s in SEGMENTS], seg_c) * F.exp(0.5 * self.n("resp", c) - 0.125)).alias("resp"),
         )
-        return self._persist(df)
+        size = self.cat_counts[cat].astype(float)
+        a = 1.0 - ZIPF_S
+        x = (1.0 + rng.random(n) * ((size + 1.0) ** a - 1.0)) ** (1.0 / a)
+        rank = np.clip(np.floor(x) - 1, 0, size - 1).astype(np.int64)
+        return self.cat_offsets[cat] + rank
+
+
+# ---------------------------------------------------------------- one block of customers
+class CustomerBlock:
+    """The simulated life of one block of customers: traits, contacts, orders, lines,
+    payments, ratings, reviews, clicks and campaign responses.
+
+    Every part draws from its own generator (:meth:`World.rng`), so computing only some
+    parts (e.g. customers without clicks) gives the same values. Frames whose name has
+    no ``_`` prefix are landing-shaped; the others keep hidden columns for tests.
+    """
+
+    def __init__(self, world: World, block: int) -> None:
+        self.w = world
+        self.block = int(block)
+        lo = self.block * CUSTOMER_BLOCK
+        self.c = np.arange(lo, min(world.n_customers, lo + CUSTOMER_BLOCK), dtype=np.int64)
+
+    # ------------------------------------------------------------ latent parts
+    @cached_property
+    def traits(self) -> pd.DataFrame:
+        """Customers with hidden traits (``seg``, ``fav``, ``fraud_acct``, ``a``/``b`` active
+        days, ``lam`` orders/day, ``resp`` campaign responsiveness, ...)."""
+        w, c = self.w, self.c
+        n = len(c)
+        rng = w.rng("customers", self.block)
+        seg = draw(rng.random(n), [s.share for s in SEGMENTS])
+        fraud = rng.random(n) < FRAUD_ACCOUNT_SHARE
+        pre = rng.random(n) < PRE_START_SIGNUPS
+        us = rng.random(n)
+        sday = np.where(
+            fraud,
+            np.floor(us * (w.days - 1)),
+            np.where(pre, -1 - np.floor(us * 730), np.floor(us * w.days)),
+        )
+        sday = sday.astype(np.int64)
+        odd = fraud & (rng.random(n) < 0.6)
+        ssod = np.where(odd, rng.integers(0, 5 * 3600, n), w.time_of_day(rng, n))
+        life = (
+            rng.exponential(1.0, n)
+            * np.array([s.lifetime_days for s in SEGMENTS])[seg]
+            * np.exp(0.3 * rng.standard_normal(n))
+        )
+        act = np.array([s.activity for s in SEGMENTS])[seg]
+        lam = np.minimum(
+            MAX_ORDER_RATE, BASE_ORDER_RATE * act * np.exp(0.9 * rng.standard_normal(n) - 0.405)
+        )
+        fav = draw_rows(rng.random(n), seg, w.seg_pref_cum)
+        countries, cw = _keys(COUNTRIES)
+        genders, gw = _keys(GENDERS)
+        chans, chw = _keys(ORDER_CHANNELS)
+        srcs, sw = _keys(SOURCES_GENUINE)
+        brs, bw = _keys(BROWSERS_GENUINE)
+        return pd.DataFrame(
+            {
+                "c": c,
+                "customer_id": w.customer_ids(c),
+                "seg": seg,
+                "fav": fav,
+                "fraud_acct": fraud,
+                "signup_t": sday * DAY + ssod,
+                "a": np.where(fraud, 1, np.maximum(0, sday + 1)),
+                "b": np.where(fraud, 0, np.minimum(w.days - 1, np.floor(sday + life))).astype(
+                    np.int64
+                ),
+                "lam": lam,
+                "country": countries[draw(rng.random(n), cw)],
+                "birth_year": (1950 + np.floor(rng.random(n) ** 0.8 * 56)).astype(np.int64),
+                "gender": genders[draw(rng.random(n), gw)],
+                "channel": chans[draw(rng.random(n), chw)],
+                "source": srcs[draw(rng.random(n), sw)],
+                "browser": brs[draw(rng.random(n), bw)],
+                "device_id": _ids("DV", (w.hu("device", c) * 1e10).astype(np.int64), 10),
+                "ip": _ips(rng, n),
+                "clicks": ~fraud & (rng.random(n) < CLICKSTREAM_SHARE),
+                "user_bias": 0.4 * rng.standard_normal(n),
+                "resp": np.array([s.response for s in SEGMENTS])[seg]
+                * np.exp(0.5 * rng.standard_normal(n) - 0.125),
+            }
+        )
 
     @cached_property
-    def campaign_plan(self) -> DataFrame:
-        """One row per campaign (driver-built)."""
-        rows = [
-            (c.k, c.campaign_id, c.day, c.channel, c.offer, c.discount, c.target_share, c.uplift, c.cost)
-            for c in self.campaigns
-        ]
-        schema = (
-            "k INT, campaign_id STRING, d0 INT, contact_channel STRING, offer STRING, discount DOUBLE, "
-            "target_share DOUBLE, uplift DOUBLE, cost DOUBLE"
-        )
-        return local_table(self.spark, rows, schema)
+    def contacts(self) -> pd.DataFrame:
+        """Campaign contacts: customers drawn at random among those signed up before the send.
 
-    @cached_property
-    def contacts(self) -> DataFrame:
-        """Campaign contacts: customers picked at random among those signed up before the send.
-
-        Columns: ``c, k, campaign_id, d0, sent_t, contact_channel, offer, cost, up`` (the
-        contact's uplift of the order rate) and the customer's ``a, b, lam, seg, fav``.
+        Columns: ``ci`` (row in :attr:`traits`), ``k`` (campaign), ``sent_t``, ``up`` (uplift
+        of the order rate in the following :data:`CAMPAIGN_WINDOW` days).
         """
-        cust = self.customers_latent.select("c", "a", "b", "lam", "seg", "fav", "fraud_acct", "signup_t", "resp")
-        c, k = F.col("c"), F.col("k")
-        df = cust.crossJoin(F.broadcast(self.campaign_plan))
-        sent_t = F.col("d0") * DAY + 9 * 3600 + F.floor(self.u("sent", c, k) * 9 * 3600)
-        df = df.withColumn("sent_t", sent_t.cast("long")).filter(
-            (self.u("contact", c, k) < F.col("target_share")) & ~F.col("fraud_acct") & (F.col("signup_t") < F.col("sent_t"))
-        )
-        return self._persist(
-            df.select(
-                "c",
-                "k",
-                "campaign_id",
-                "d0",
-                "sent_t",
-                "contact_channel",
-                "offer",
-                "cost",
-                (F.col("uplift") * F.col("resp")).alias("up"),
-                "a",
-                "b",
-                "lam",
-                "seg",
-                "fav",
+        w, tr = self.w, self.traits
+        n, kk = len(tr), len(w.campaigns)
+        if kk == 0:
+            return pd.DataFrame(
+                {
+                    "ci": np.zeros(0, np.int64),
+                    "k": np.zeros(0, np.int64),
+                    "sent_t": np.zeros(0, np.int64),
+                    "up": np.zeros(0),
+                }
             )
+        rng = w.rng("contacts", self.block)
+        u = rng.random((n, kk))
+        sent = (
+            np.array([c.day for c in w.campaigns])[None, :] * DAY
+            + 9 * 3600
+            + rng.integers(0, 9 * 3600, (n, kk))
+        )
+        share = np.array([c.target_share for c in w.campaigns])[None, :]
+        ok = (
+            (u < share)
+            & ~tr["fraud_acct"].to_numpy()[:, None]
+            & (tr["signup_t"].to_numpy()[:, None] < sent)
+        )
+        ci, k = np.nonzero(ok)
+        uplift = np.array([c.uplift for c in w.campaigns])[k] * tr["resp"].to_numpy()[ci]
+        return pd.DataFrame(
+            {
+                "ci": ci.astype(np.int64),
+                "k": k.astype(np.int64),
+                "sent_t": sent[ci, k],
+                "up": uplift,
+            }
         )
 
     @cached_property
-    def orders_latent(self) -> DataFrame:
-        """Orders (one row each) with hidden flags.
-
-        Columns: ``c, j`` (order number per customer), ``order_id``, ``day``, ``t``
-        (seconds from start), ``week``, ``month``, ``fraud``, ``guest``, ``channel``,
-        ``n_lines`` and the customer's traits needed downstream.
-        """
-        cust = self.customers_latent
-        cal = F.broadcast(self.calendar.select("day", "week", "month", "factor"))
-        c, j = F.col("c"), F.col("j")
+    def _order_heads(self) -> pd.DataFrame:
+        """Orders before their lines are drawn (some end up with no line and are dropped)."""
+        w, tr = self.w, self.traits
+        rng = w.rng("orders", self.block)
+        a, b, lam = tr["a"].to_numpy(), tr["b"].to_numpy(), tr["lam"].to_numpy()
+        length = np.maximum(0, b - a + 1)
         # 1. base process between sign-up and churn, thinned by the calendar
-        base = cust.filter(F.col("b") >= F.col("a")).select("c", "a", "b", "lam")
-        length = F.col("b") - F.col("a") + 1
-        base = explode_poisson(base, F.col("lam") * self.cal_max * length, "j", lambda x: self.u("nb", c, x), 9999)
-        base = base.withColumn("day", (F.col("a") + F.floor(self.u("bday", c, j) * (F.col("b") - F.col("a") + 1))).cast("int"))
-        base = base.select("c", "j", "day")
+        nb = rng.poisson(lam * w.cal_max * length)
+        ci = np.repeat(np.arange(len(tr)), nb)
+        day = a[ci] + np.floor(rng.random(len(ci)) * length[ci]).astype(np.int64)
         # 2. campaign uplift: an extra Poisson process inside each contact's window
         con = self.contacts
-        lo = F.greatest(F.col("d0"), F.col("a"))
-        hi = F.least(F.col("d0") + CAMPAIGN_WINDOW - 1, F.col("b"), F.lit(self.days - 1))
-        ext = con.select("c", "k", lo.alias("lo"), hi.alias("hi"), "lam", "up").filter(F.col("hi") >= F.col("lo"))
-        mu = F.col("lam") * F.col("up") * self.cal_max * (F.col("hi") - F.col("lo") + 1)
-        ext = explode_poisson(ext, mu, "m", lambda x: self.u("ne", c, F.col("k"), x), 99)
-        ext = ext.select(
-            "c",
-            (10000 + F.col("k") * 100 + F.col("m")).cast("int").alias("j"),
-            (F.col("lo") + F.floor(self.u("eday", c, F.col("k"), F.col("m")) * (F.col("hi") - F.col("lo") + 1)))
-            .cast("int")
-            .alias("day"),
+        cci = con["ci"].to_numpy()
+        d0 = con["sent_t"].to_numpy() // DAY
+        lo = np.maximum(d0, a[cci])
+        hi = np.minimum(np.minimum(d0 + CAMPAIGN_WINDOW - 1, b[cci]), w.days - 1)
+        span = np.maximum(0, hi - lo + 1)
+        ne = rng.poisson(lam[cci] * con["up"].to_numpy() * w.cal_max * span)
+        eci = np.repeat(cci, ne)
+        eday = np.repeat(lo, ne) + np.floor(rng.random(len(eci)) * np.repeat(span, ne)).astype(
+            np.int64
         )
-        genuine = base.unionByName(ext).join(cal, "day").filter(self.u("thin", c, j) < F.col("factor") / self.cal_max)
-        takeover = self.u("takeover", c, j) < TAKEOVER_SHARE
-        odd = self.u("odd", c, j) < 0.65
-        sod = F.when(takeover & odd, F.floor(self.u("osod", c, j) * 5 * 3600)).otherwise(
-            self.time_of_day(self.u("h", c, j), self.u("s", c, j))
-        )
-        genuine = genuine.select("c", "j", "day", (F.col("day").cast("long") * DAY + sod).alias("t"), takeover.alias("fraud"))
+        ci = np.concatenate([ci, eci])
+        day = np.concatenate([day, eday])
+        keep = rng.random(len(ci)) < w.day_factor[day] / w.cal_max
+        ci, day = ci[keep], day[keep]
+        m = len(ci)
+        takeover = rng.random(m) < TAKEOVER_SHARE
+        odd = rng.random(m) < 0.65
+        sod = np.where(takeover & odd, rng.integers(0, 5 * 3600, m), w.time_of_day(rng, m))
+        t = day * DAY + sod
         # 3. fraud accounts: a burst of orders within hours of sign-up
-        fa = cust.filter("fraud_acct").select("c", "signup_t")
-        fa = fa.withColumn("nf", 1 + poisson_small(self.u("nf", c), 1.6))
-        fa = fa.select("c", "signup_t", F.explode(F.sequence(F.lit(1), F.col("nf"))).alias("j"))
-        t = F.col("signup_t") + 120 + F.floor(-F.log(self.u("fgap", c, j)) * 8 * 3600)
-        fa = fa.select("c", "j", t.cast("long").alias("t")).withColumn("day", F.floor(F.col("t") / DAY).cast("int"))
-        fa = fa.filter(F.col("day") < self.days).select("c", "j", "day", "t", F.lit(True).alias("fraud"))
-        orders = genuine.unionByName(fa).join(cal.select("day", "week", "month"), "day")
-        # 4. order attributes
-        chans, chw = _dist(ORDER_CHANNELS)
-        cattrs = cust.select(
-            "c", "customer_id", "seg", "fav", "fraud_acct", "signup_t", "country", "source", "browser",
-            "device_id", "ip", "clicks", F.col("channel").alias("cust_channel"),
-        )  # fmt: skip
-        fraud = F.col("fraud")
-        orders = orders.join(cattrs, "c").select(
-            "c",
-            "j",
-            self.order_id(c, j).alias("order_id"),
-            "day",
-            "t",
-            "week",
-            "month",
-            "fraud",
-            (~fraud & (self.u("guest", c, j) < GUEST_SHARE)).alias("guest"),
-            F.when(self.u("ochan", c, j) < 0.85, F.col("cust_channel"))
-            .otherwise(lookup(chans, choice(self.u("ochan2", c, j), chw)))
-            .alias("channel"),
-            F.when(fraud, 2 + poisson_small(self.u("nl", c, j), 2.0))
-            .otherwise(1 + poisson_small(self.u("nl", c, j), 1.5))
-            .alias("n_lines"),
-            "customer_id",
-            "seg",
-            "fav",
-            "fraud_acct",
-            "signup_t",
-            "country",
-            "source",
-            "browser",
-            "device_id",
-            "ip",
-            "clicks",
+        fa = np.nonzero(tr["fraud_acct"].to_numpy())[0]
+        nf = 1 + rng.poisson(1.6, len(fa))
+        fci = np.repeat(fa, nf)
+        ft = (
+            tr["signup_t"].to_numpy()[fci]
+            + 120
+            + np.floor(rng.exponential(8 * 3600, len(fci))).astype(np.int64)
         )
-        return self._persist(orders)
+        fkeep = ft < w.days * DAY
+        ci = np.concatenate([ci, fci[fkeep]])
+        t = np.concatenate([t, ft[fkeep]])
+        fraud = np.concatenate([takeover, np.ones(int(fkeep.sum()), dtype=bool)])
+        order = np.lexsort((t, ci))
+        ci, t, fraud = ci[order], t[order], fraud[order]
+        m = len(ci)
+        j = np.arange(m) - np.searchsorted(ci, ci, side="left") + 1  # 1.. per customer, by time
+        day = t // DAY
+        chans, chw = _keys(ORDER_CHANNELS)
+        cust_chan = tr["channel"].to_numpy()[ci]
+        channel = np.where(rng.random(m) < 0.85, cust_chan, chans[draw(rng.random(m), chw)])
+        n_lines = np.where(fraud, 2 + rng.poisson(2.0, m), 1 + rng.poisson(1.5, m))
+        c = self.c[ci]
+        return pd.DataFrame(
+            {
+                "ci": ci,
+                "c": c,
+                "j": j,
+                "order_id": np.array(
+                    [f"O{x:07d}{y:04d}" for x, y in zip(c, j, strict=True)], dtype=object
+                ),
+                "t": t,
+                "day": day,
+                "week": (day + w.week_offset) // 7,
+                "fraud": fraud,
+                "guest": ~fraud & (rng.random(m) < GUEST_SHARE),
+                "channel": channel,
+                "n_lines": n_lines,
+            }
+        )
 
     @cached_property
-    def lines_latent(self) -> DataFrame:
-        """Sold order lines with hidden columns.
-
-        Columns: the order's columns plus ``item``, ``cat``, ``k`` (line rank), ``qty``,
-        ``cents`` (unit price paid), ``promo`` (discount > 0), ``returned``, ``ret_t``,
-        ``ret_qty``.
-        """
-        o = self.orders_latent
-        c, j, k = F.col("c"), F.col("j"), F.col("k")
-        cand = o.select(
-            "c", "j", "day", "week", "month", "fraud", "seg", "fav", "n_lines",
-            F.explode(F.sequence(F.lit(1), F.col("n_lines") * LINE_OVERSAMPLE)).alias("k"),
-        )  # fmt: skip
-        cand = cand.select("c", "j", "week", "n_lines", "k", self.pick_item(F.col("seg"), F.col("fav"), F.col("fraud"), c, j, k).alias("item"))
-        # thinning: keep a candidate with probability mult / cap (items not yet launched have no row)
-        iw = self.item_weeks.select("item", "week", "mult")
-        cand = cand.join(iw, ["item", "week"]).filter(self.u("accept", c, j, k) < F.col("mult") / LINE_MULT_CAP)
-        first = Window.partitionBy("c", "j", "item").orderBy("k")
-        cand = cand.withColumn("_r", F.row_number().over(first)).filter("_r = 1")
-        rank = Window.partitionBy("c", "j").orderBy("k")
-        cand = cand.withColumn("_r", F.row_number().over(rank)).filter(F.col("_r") <= F.col("n_lines"))
-        picked = cand.select("c", "j", "item", F.col("_r").alias("line"))
-        prices = self.item_weeks.select("item", "week", "cat", F.col("unit_cents").alias("cents"), "disc")
-        lines = o.join(picked, ["c", "j"]).join(prices, ["item", "week"])
-        i = F.col("item")
-        cat = F.col("cat")
-        qty_mean = lookup([c_.qty for c_ in CATEGORIES], cat)
-        q = 1 + F.floor(-F.log(self.u("qty", c, j, i)) * qty_mean)
-        q = q + F.when(F.col("disc") > 0, F.floor(-F.log(self.u("qpromo", c, j, i)) * 0.6)).otherwise(0)
-        q = F.when(F.col("fraud"), q * (2 + F.floor(self.u("qfraud", c, j, i) * 4))).otherwise(q)
-        ret_rate = lookup([c_.returns for c_ in CATEGORIES], cat) * F.when(F.col("fraud"), 0.3).otherwise(1.0)
-        ret_t = F.col("t") + (3 + F.floor(self.u("ret_d", c, j, i) * 28)) * DAY + F.floor(self.u("ret_s", c, j, i) * 10 * 3600)
-        lines = lines.select(
-            "*",
-            q.cast("long").alias("qty"),
-            (F.col("disc") > 0).alias("promo"),
-            (self.u("ret", c, j, i) < ret_rate).alias("_ret"),
-            ret_t.cast("long").alias("ret_t"),
+    def lines(self) -> pd.DataFrame:
+        """Sold order lines with hidden columns (``item``, ``cat``, ``disc``, ``returned`` ...)."""
+        w, o, tr = self.w, self._order_heads, self.traits
+        rng = w.rng("lines", self.block)
+        per = o["n_lines"].to_numpy() * LINE_OVERSAMPLE
+        oi = np.repeat(np.arange(len(o)), per)
+        ci = o["ci"].to_numpy()[oi]
+        item = w.pick_items(
+            rng, tr["seg"].to_numpy()[ci], tr["fav"].to_numpy()[ci], o["fraud"].to_numpy()[oi]
         )
-        lines = lines.withColumn("returned", F.col("_ret") & (F.col("ret_t") < self.days * DAY)).withColumn(
-            "ret_qty", (1 + F.floor(self.u("ret_q", c, j, i) * F.col("qty"))).cast("long")
+        day = o["day"].to_numpy()[oi]
+        accept = rng.random(len(oi)) < w.demand_multiplier(item, day) / LINE_MULT_CAP
+        cand = pd.DataFrame({"oi": oi[accept], "item": item[accept]}).drop_duplicates(
+            ["oi", "item"]
         )
-        return self._persist(lines.drop("_ret"))
+        cand = cand[
+            cand.groupby("oi").cumcount().to_numpy()
+            < o["n_lines"].to_numpy()[cand["oi"].to_numpy()]
+        ]
+        oi = cand["oi"].to_numpy()
+        item = cand["item"].to_numpy()
+        week = o["week"].to_numpy()[oi]
+        cat = w.item_cat(item)
+        disc = w.discount(item, week)
+        n = len(oi)
+        fraud = o["fraud"].to_numpy()[oi]
+        qty = 1 + np.floor(rng.exponential(1.0, n) * np.array([c_.qty for c_ in CATEGORIES])[cat])
+        qty = qty + np.where(disc > 0, np.floor(rng.exponential(0.6, n)), 0)
+        qty = np.where(fraud, qty * (1 + rng.integers(0, 4, n)), qty).astype(np.int64)
+        ret_rate = np.array([c_.returns for c_ in CATEGORIES])[cat] * np.where(fraud, 0.3, 1.0)
+        t = o["t"].to_numpy()[oi]
+        ret_t = t + (3 + rng.integers(0, 28, n)) * DAY + rng.integers(0, 10 * 3600, n)
+        returned = (rng.random(n) < ret_rate) & (ret_t < w.days * DAY)
+        ret_qty = 1 + np.floor(rng.random(n) * qty).astype(np.int64)
+        return pd.DataFrame(
+            {
+                "oi": oi,
+                "ci": o["ci"].to_numpy()[oi],
+                "item": item,
+                "cat": cat,
+                "week": week,
+                "t": t,
+                "qty": qty,
+                "cents": w.unit_cents(item, week),
+                "disc": disc,
+                "fraud": fraud,
+                "guest": o["guest"].to_numpy()[oi],
+                "returned": returned,
+                "ret_t": ret_t,
+                "ret_qty": ret_qty,
+            }
+        )
 
     @cached_property
-    def order_totals(self) -> DataFrame:
-        """Per order: ``c, j, cents`` = sum of quantity x unit price of its sold lines."""
-        return self._persist(
-            self.lines_latent.groupBy("c", "j").agg(F.sum(F.col("qty") * F.col("cents")).alias("total_cents"))
+    def orders_latent(self) -> pd.DataFrame:
+        """Orders that have at least one line, with ``total_cents`` and hidden flags."""
+        o = self._order_heads
+        ln = self.lines
+        total = np.bincount(
+            ln["oi"].to_numpy(),
+            weights=ln["qty"].to_numpy() * ln["cents"].to_numpy(),
+            minlength=len(o),
         )
+        count = np.bincount(ln["oi"].to_numpy(), minlength=len(o))
+        out = o.assign(total_cents=np.round(total).astype(np.int64), oi=np.arange(len(o)))
+        return out[count > 0].reset_index(drop=True)
+
+    @cached_property
+    def ratings_latent(self) -> pd.DataFrame:
+        """Explicit ratings of first purchases (registered, genuine orders only), with ``aff``."""
+        w, tr, ln = self.w, self.traits, self.lines
+        rng = w.rng("ratings", self.block)
+        g = ln[~ln["guest"] & ~ln["fraud"]]
+        g = g.assign(returned=g["returned"].astype(np.int64))
+        first = (
+            g.sort_values(["ci", "item", "t"], kind="stable")
+            .groupby(["ci", "item"], sort=True)
+            .agg(t=("t", "first"), cat=("cat", "first"), returned=("returned", "max"))
+        )
+        first = first.reset_index()
+        n = len(first)
+        rated = rng.random(n) < RATE_SHARE
+        ci, item, cat = first["ci"].to_numpy(), first["item"].to_numpy(), first["cat"].to_numpy()
+        seg, fav = tr["seg"].to_numpy()[ci], tr["fav"].to_numpy()[ci]
+        top3 = (w.seg_top3[seg] == cat[:, None]).any(axis=1)
+        aff = np.where(cat == fav, 1.1, np.where(top3, 0.7, -0.5))
+        z = (
+            aff
+            + 0.6 * w.item_quality(item)
+            + tr["user_bias"].to_numpy()[ci]
+            + 0.8 * rng.standard_normal(n)
+        )
+        z = z - 1.4 * first["returned"].to_numpy()
+        rating = 1 + sum((z > thr).astype(np.int64) for thr in RATING_THRESHOLDS)
+        rt = (
+            first["t"].to_numpy()
+            + (1 + rng.integers(0, 20, n)) * DAY
+            + rng.integers(0, 12 * 3600, n)
+        )
+        out = first.assign(rating=rating, rating_t=rt, aff=aff, seg=seg, fav=fav)
+        return out[rated & (rt < w.days * DAY)].reset_index(drop=True)
+
+    @cached_property
+    def campaigns_latent(self) -> pd.DataFrame:
+        """Contacts with the response seen in the customer's (registered) orders of the window."""
+        con, o = self.contacts, self.orders_latent
+        reg = o[~o["guest"]][["ci", "t", "total_cents"]]
+        hits = con.reset_index().merge(reg, on="ci")
+        hits = hits[
+            (hits["t"] >= hits["sent_t"]) & (hits["t"] < hits["sent_t"] + CAMPAIGN_WINDOW * DAY)
+        ]
+        resp = hits.groupby("index").agg(resp_t=("t", "min"), resp_cents=("total_cents", "sum"))
+        return con.join(resp)
 
     # ------------------------------------------------------------ landing frames
-    def orders(self) -> DataFrame:
-        """Order lines (sales, later returns, and a few messy rows) as landing strings."""
-        ln = self.lines_latent
-        c, j, i = F.col("c"), F.col("j"), F.col("item")
-        cust = F.when(F.col("guest"), F.lit(None).cast("string")).otherwise(F.col("customer_id"))
-        price = (F.col("cents") / 100.0).cast("double")
-        missing = self.u("mess_item", c, j, i) < MESS_MISSING_ITEM
-        bad_ts = self.u("mess_ts", c, j, i) < MESS_BAD_TS
-        order_ts = F.when(bad_ts, F.format_string("%d-02-30 %02d:00:00", F.year(self.date(F.col("day"))), F.lit(12))).otherwise(
-            self.ts(F.col("t"))
-        )
-        sales = ln.select(
-            F.col("order_id").alias(N.ORDER_ID),
-            cust.alias(N.CUSTOMER_ID),
-            order_ts.alias(N.ORDER_TS),
-            F.when(missing, F.lit(None).cast("string")).otherwise(self.item_id(i)).alias(N.ITEM_ID),
-            F.col("qty").alias(N.QUANTITY),
-            price.alias(N.UNIT_PRICE),
-            F.col("country").alias(N.COUNTRY),
-            F.col("channel").alias(N.CHANNEL),
-            F.lit("completed").alias(N.STATUS),
-            (self.u("mess_dup", c, j, i) < MESS_DUPLICATE).alias("_dup"),
-        )
-        returns = ln.filter("returned").select(
-            F.concat(F.lit("R"), F.col("order_id")).alias(N.ORDER_ID),
-            cust.alias(N.CUSTOMER_ID),
-            self.ts(F.col("ret_t")).alias(N.ORDER_TS),
-            self.item_id(i).alias(N.ITEM_ID),
-            (-F.col("ret_qty")).alias(N.QUANTITY),
-            price.alias(N.UNIT_PRICE),
-            F.col("country").alias(N.COUNTRY),
-            F.col("channel").alias(N.CHANNEL),
-            F.lit("returned").alias(N.STATUS),
-            F.lit(False).alias("_dup"),
-        )
-        allrows = sales.unionByName(returns)
-        dups = allrows.filter("_dup")
-        return allrows.unionByName(dups).drop("_dup")
-
-    def products(self) -> DataFrame:
-        """The catalogue: one row per item (``price`` is the list price at the start)."""
-        i, cat = F.col("item"), F.col("cat")
-        nouns = F.array(*[F.array(*[F.lit(x) for x in TX.CATEGORY_NOUNS[n]]) for n in CAT_NAMES])
-        brands = F.array(*[F.array(*[F.lit(x) for x in TX.CATEGORY_BRANDS[n]]) for n in CAT_NAMES])
-
-        def dyn(arr: Column, u: Column) -> Column:
-            inner = F.element_at(arr, cat + 1)
-            return F.element_at(inner, (F.floor(u * F.size(inner)) + 1).cast("int"))
-
-        df = self.items_latent.select(
-            "item",
-            "item_id",
-            "cat",
-            "base_cents",
-            dyn(nouns, self.u("noun", i)).alias("noun"),
-            dyn(brands, self.u("brand", i)).alias("brand"),
-        )
-        model = F.format_string(
-            "%s%d", pick("ABCDEFGHKLMNPRSTVX", self.u("m1", i)), (F.floor(self.u("m2", i) * 900) + 100).cast("int")
-        )
-        adj = pick(TX.PRODUCT_ADJECTIVES, self.u("adj", i))
-        adj2 = pick(TX.PRODUCT_ADJECTIVES, self.u("adj2", i))
-        feature = pick(TX.PRODUCT_FEATURES, self.u("feat", i))
-        return df.select(
-            F.col("item_id").alias(N.ITEM_ID),
-            F.format_string("%s %s %s %s", F.col("brand"), adj, F.col("noun"), model).alias(N.TITLE),
-            F.format_string("%s %s by %s. %s.", adj2, F.col("noun"), F.col("brand"), feature).alias(N.DESCRIPTION),
-            lookup(CAT_NAMES, cat).alias(N.CATEGORY),
-            F.col("brand").alias(N.BRAND),
-            (F.col("base_cents") / 100.0).alias(N.PRICE),
+    def customers(self) -> pd.DataFrame:
+        """Landing ``customers`` rows."""
+        tr = self.traits
+        return pd.DataFrame(
+            {
+                N.CUSTOMER_ID: tr["customer_id"],
+                N.SIGNUP_TS: self.w.ts(tr["signup_t"].to_numpy()),
+                N.COUNTRY: tr["country"],
+                N.BIRTH_YEAR: tr["birth_year"],
+                N.GENDER: tr["gender"].where(tr["gender"] != "", None),
+            }
         )
 
-    def customers(self) -> DataFrame:
-        """Customers: one row per customer id (dormant and fraud accounts included)."""
-        return self.customers_latent.select(
-            F.col("customer_id").alias(N.CUSTOMER_ID),
-            self.ts(F.col("signup_t")).alias(N.SIGNUP_TS),
-            F.col("country").alias(N.COUNTRY),
-            F.col("birth_year").alias(N.BIRTH_YEAR),
-            F.when(F.col("gender") == "", F.lit(None).cast("string")).otherwise(F.col("gender")).alias(N.GENDER),
+    def orders(self) -> pd.DataFrame:
+        """Landing ``orders`` rows: sold lines, later returns and a few messy rows."""
+        w, tr, ln, o = self.w, self.traits, self.lines, self._order_heads
+        rng = w.rng("orders-mess", self.block)
+        oi, ci = ln["oi"].to_numpy(), ln["ci"].to_numpy()
+        oid = o["order_id"].to_numpy()[oi]
+        cust = np.where(ln["guest"].to_numpy(), None, tr["customer_id"].to_numpy()[ci])
+        items = w.item_ids(ln["item"].to_numpy())
+        price = ln["cents"].to_numpy() / 100.0
+        country = tr["country"].to_numpy()[ci]
+        channel = o["channel"].to_numpy()[oi]
+        n = len(ln)
+        ts = w.ts(ln["t"].to_numpy())
+        bad = rng.random(n) < MESS_BAD_TS
+        ts[bad] = [f"{s[:4]}-02-30 12:00:00" for s in ts[bad]]
+        item_col = items.copy()
+        item_col[rng.random(n) < MESS_MISSING_ITEM] = None
+        sales = pd.DataFrame(
+            {
+                N.ORDER_ID: oid,
+                N.CUSTOMER_ID: cust,
+                N.ORDER_TS: ts,
+                N.ITEM_ID: item_col,
+                N.QUANTITY: ln["qty"].to_numpy(),
+                N.UNIT_PRICE: price,
+                N.COUNTRY: country,
+                N.CHANNEL: channel,
+                N.STATUS: "completed",
+            }
+        )
+        dup = sales[rng.random(n) < MESS_DUPLICATE]
+        r = ln["returned"].to_numpy()
+        returns = pd.DataFrame(
+            {
+                N.ORDER_ID: np.array(["R" + x for x in oid[r]], dtype=object),
+                N.CUSTOMER_ID: cust[r],
+                N.ORDER_TS: w.ts(ln["ret_t"].to_numpy()[r]),
+                N.ITEM_ID: items[r],
+                N.QUANTITY: -ln["ret_qty"].to_numpy()[r],
+                N.UNIT_PRICE: price[r],
+                N.COUNTRY: country[r],
+                N.CHANNEL: channel[r],
+                N.STATUS: "returned",
+            }
+        )
+        return pd.concat([sales, returns, dup], ignore_index=True)
+
+    def transactions(self) -> pd.DataFrame:
+        """Landing ``transactions``: one payment per order; ``label`` 1 for fraud."""
+        w, tr, o = self.w, self.traits, self.orders_latent
+        rng = w.rng("transactions", self.block)
+        n = len(o)
+        ci = o["ci"].to_numpy()
+        fraud, guest = o["fraud"].to_numpy(), o["guest"].to_numpy()
+        pool = max(8, 12 * w.scale)
+        fraud_dev = _ids("DV", 7_000_000_000 + rng.integers(0, pool, n), 10)
+        guest_dev = _ids("DV", rng.integers(0, 10**10, n), 10)
+        second_dev = _ids("DV", (w.hu("device2", self.c[ci]) * 1e10).astype(np.int64), 10)
+        public_dev = _ids(
+            "DV", 8_000_000_000 + rng.integers(0, 3 * pool, n), 10
+        )  # shared family/office computers
+        u_dev = rng.random(n)
+        u_own = rng.random(n)
+        own = np.where(
+            u_own < 0.15,
+            second_dev,
+            np.where(u_own < 0.17, public_dev, tr["device_id"].to_numpy()[ci]),
+        )
+        device = np.where(fraud & (u_dev < 0.75), fraud_dev, np.where(guest, guest_dev, own))
+        fraud_ip = np.array(
+            [
+                f"185.220.{x}.{y}"
+                for x, y in zip(rng.integers(0, 4, n), rng.integers(1, 255, n), strict=True)
+            ],
+            dtype=object,
+        )
+        ip = np.where(
+            fraud & (rng.random(n) < 0.7),
+            fraud_ip,
+            np.where(guest, _ips(rng, n), tr["ip"].to_numpy()[ci]),
+        )
+        fs, fsw = _keys(SOURCES_FRAUD)
+        fb, fbw = _keys(BROWSERS_FRAUD)
+        gs, gsw = _keys(SOURCES_GENUINE)
+        gb, gbw = _keys(BROWSERS_GENUINE)
+        source = np.where(
+            fraud,
+            fs[draw(rng.random(n), fsw)],
+            np.where(guest, gs[draw(rng.random(n), gsw)], tr["source"].to_numpy()[ci]),
+        )
+        browser = np.where(
+            fraud,
+            fb[draw(rng.random(n), fbw)],
+            np.where(guest, gb[draw(rng.random(n), gbw)], tr["browser"].to_numpy()[ci]),
+        )
+        return pd.DataFrame(
+            {
+                N.TRANSACTION_ID: np.array(["T" + x[1:] for x in o["order_id"]], dtype=object),
+                N.CUSTOMER_ID: np.where(guest, None, tr["customer_id"].to_numpy()[ci]),
+                N.TXN_TS: w.ts(o["t"].to_numpy() + rng.integers(0, 30, n)),
+                N.AMOUNT: o["total_cents"].to_numpy() / 100.0,
+                N.SIGNUP_TS: np.where(guest, None, w.ts(tr["signup_t"].to_numpy()[ci])),
+                N.DEVICE_ID: device,
+                N.IP_ADDRESS: ip,
+                N.SOURCE: source,
+                N.BROWSER: browser,
+                N.LABEL: fraud.astype(np.int64),
+            }
         )
 
-    def transactions(self) -> DataFrame:
-        """One payment per order; ``label`` 1 for fraud."""
-        o = self.orders_latent.join(self.order_totals, ["c", "j"])
-        c, j = F.col("c"), F.col("j")
-        fraud, guest = F.col("fraud"), F.col("guest")
-        pool = max(8, 12 * self.scale)
-        fdev = F.format_string("DV%010d", (F.lit(7_000_000_000) + F.floor(self.u("fdev", c, j) * pool)).cast("long"))
-        gdev = F.format_string("DV%010d", F.pmod(F.xxhash64(F.lit(self.seed), F.lit("gdev"), c, j), F.lit(10**10)))
-        second = F.format_string("DV%010d", F.pmod(F.xxhash64(F.lit(self.seed), F.lit("dev2"), c), F.lit(10**10)))
-        device = (
-            F.when(fraud & (self.u("fdevp", c, j) < 0.75), fdev)
-            .when(guest, gdev)
-            .when(self.u("dev2p", c, j) < 0.15, second)
-            .otherwise(F.col("device_id"))
-        )
-        fip = F.format_string("185.220.%d.%d", F.floor(self.u("fip1", c, j) * 4).cast("int"), (1 + F.floor(self.u("fip2", c, j) * 254)).cast("int"))
-        gip = F.format_string(
-            "%d.%d.%d.%d",
-            (2 + F.floor(self.u("gip1", c, j) * 220)).cast("int"),
-            F.floor(self.u("gip2", c, j) * 256).cast("int"),
-            F.floor(self.u("gip3", c, j) * 256).cast("int"),
-            (1 + F.floor(self.u("gip4", c, j) * 254)).cast("int"),
-        )
-        ip = F.when(fraud & (self.u("fipp", c, j) < 0.7), fip).when(guest, gip).otherwise(F.col("ip"))
-        fs, fsw = _dist(SOURCES_FRAUD)
-        fb, fbw = _dist(BROWSERS_FRAUD)
-        gs, gsw = _dist(SOURCES_GENUINE)
-        gb, gbw = _dist(BROWSERS_GENUINE)
-        source = (
-            F.when(fraud, lookup(fs, choice(self.u("fsrc", c, j), fsw)))
-            .when(guest, lookup(gs, choice(self.u("gsrc", c, j), gsw)))
-            .otherwise(F.col("source"))
-        )
-        browser = (
-            F.when(fraud, lookup(fb, choice(self.u("fbr", c, j), fbw)))
-            .when(guest, lookup(gb, choice(self.u("gbr", c, j), gbw)))
-            .otherwise(F.col("browser"))
-        )
-        return o.select(
-            F.format_string("T%07d%05d", c.cast("long"), j.cast("long")).alias(N.TRANSACTION_ID),
-            F.when(guest, F.lit(None).cast("string")).otherwise(F.col("customer_id")).alias(N.CUSTOMER_ID),
-            self.ts(F.col("t") + F.floor(self.u("txn_s", c, j) * 30).cast("long")).alias(N.TXN_TS),
-            (F.col("total_cents") / 100.0).alias(N.AMOUNT),
-            F.when(guest, F.lit(None).cast("string")).otherwise(self.ts(F.col("signup_t"))).alias(N.SIGNUP_TS),
-            device.alias(N.DEVICE_ID),
-            ip.alias(N.IP_ADDRESS),
-            source.alias(N.SOURCE),
-            browser.alias(N.BROWSER),
-            fraud.cast("int").alias(N.LABEL),
-        )
-
-    @cached_property
-    def ratings_latent(self) -> DataFrame:
-        """Explicit ratings of first purchases (registered, genuine orders only).
-
-        Columns: ``c, item, cat, rating, rating_t, customer_id, returned``.
-        """
-        ln = self.lines_latent.filter(~F.col("guest") & ~F.col("fraud"))
-        first = ln.groupBy("c", "item").agg(
-            F.min(F.struct("t", "j")).alias("_first"),
-            F.max(F.col("returned").cast("int")).alias("returned"),
-            F.min("customer_id").alias("customer_id"),  # one value per c
-            F.min("seg").alias("seg"),
-            F.min("fav").alias("fav"),
-            F.min("cat").alias("cat"),
-        )
-        c, i, cat = F.col("c"), F.col("item"), F.col("cat")
-        first = first.filter(self.u("rate", c, i) < RATE_SHARE)
-        top3 = F.array(*[F.array(*[F.lit(x) for x in t]) for t in self.seg_top3])
-        aff = (
-            F.when(cat == F.col("fav"), 1.1)
-            .when(F.array_contains(F.element_at(top3, F.col("seg") + 1), cat), 0.7)
-            .otherwise(-0.5)
-        )
-        first = first.withColumn("aff", aff)
-        quality = self.n("quality", i)  # the same draw as items_latent.quality
-        bias = 0.4 * self.n("bias", c)  # the same draw as customers_latent.user_bias
-        z = F.col("aff") + 0.6 * quality + bias + 0.8 * self.n("rating", c, i) - 1.4 * F.col("returned")
-        first = first.withColumn("z", z)
-        rating = 1 + sum((F.col("z") > thr).cast("int") for thr in (-1.3, -0.6, 0.1, 0.9))
-        delay = (1 + F.floor(self.u("rdelay", c, i) * 20)) * DAY + F.floor(self.u("rsec", c, i) * 12 * 3600)
-        out = first.select(
-            "c", "item", "cat", rating.cast("int").alias("rating"), (F.col("_first.t") + delay).cast("long").alias("rating_t"),
-            "customer_id", F.col("returned").cast("boolean").alias("returned"), "aff",
-        )  # fmt: skip
-        return self._persist(out.filter(F.col("rating_t") < self.days * DAY))
-
-    def ratings(self) -> DataFrame:
-        """Explicit 1-5 ratings."""
-        return self.ratings_latent.select(
-            F.col("customer_id").alias(N.USER_ID),
-            self.item_id(F.col("item")).alias(N.ITEM_ID),
-            F.col("rating").alias(N.RATING),
-            self.ts(F.col("rating_t")).alias(N.RATING_TS),
-        )
-
-    def reviews(self) -> DataFrame:
-        """Reviews of a share of the ratings; words agree with the stars.
-
-        Each review has 2-4 sentences; a sentence is positive, negative or neutral with
-        probabilities set by the stars, and built from a template of that polarity.
-        """
+    def ratings(self) -> pd.DataFrame:
+        """Landing ``ratings``: explicit 1-5 stars."""
         r = self.ratings_latent
-        c, i, s = F.col("c"), F.col("item"), F.col("s")
-        r = r.filter(self.u("review", c, i) < REVIEW_SHARE)
-        rating = F.col("rating")
-        n_sent = (2 + F.floor(self.u("rv.n", c, i) * 3)).cast("int")
-        sent = r.select("c", "item", "cat", "rating", F.explode(F.sequence(F.lit(1), n_sent)).alias("s"))
-        p_pos = lookup([0.03, 0.10, 0.35, 0.75, 0.88], rating - 1)
-        p_neg = lookup([0.85, 0.70, 0.30, 0.07, 0.02], rating - 1)
-        up = self.u("rv.pol", c, i, s)
-        polarity = F.when(up < p_pos, 0).when(up < p_pos + p_neg, 1).otherwise(2)
-        sent = sent.select("c", "item", "cat", "s", polarity.alias("pol"), self.u("rv.tpl", c, i, s).alias("ut"))
-        nouns = F.array(*[F.array(*[F.lit(x) for x in TX.CATEGORY_NOUNS[n]]) for n in CAT_NAMES])
-        cat_nouns = F.element_at(nouns, F.col("cat") + 1)
+        return pd.DataFrame(
+            {
+                N.USER_ID: self.traits["customer_id"].to_numpy()[r["ci"].to_numpy()],
+                N.ITEM_ID: self.w.item_ids(r["item"].to_numpy()),
+                N.RATING: r["rating"].to_numpy(),
+                N.RATING_TS: self.w.ts(r["rating_t"].to_numpy()),
+            }
+        )
+
+    def reviews(self) -> pd.DataFrame:
+        """Landing ``reviews``: a share of the ratings with a title and a text whose words
+        agree with the stars (positive / negative / neutral sentences)."""
+        w = self.w
+        rng = w.rng("reviews", self.block)
+        r = self.ratings_latent
+        r = r[rng.random(len(r)) < REVIEW_SHARE]
         vocab = {
-            "POS": TX.POSITIVE_WORDS,
-            "NEG": TX.NEGATIVE_WORDS,
+            "POS": TX.POSITIVE_ADJECTIVES,
+            "NEG": TX.NEGATIVE_ADJECTIVES,
             "NEU": TX.NEUTRAL_WORDS,
             "INT": TX.INTENSIFIERS,
             "PERSON": TX.PEOPLE,
             "WHEN": TX.WHEN,
         }
-        draws: dict[tuple[str, int], Column] = {}
-
-        def slot(name: str, n: int) -> Column:
-            if (name, n) not in draws:
-                u = self.u(f"rv.{name}.{n}", c, i, s)
-                if name == "NOUN":
-                    draws[name, n] = F.element_at(cat_nouns, (F.floor(u * F.size(cat_nouns)) + 1).cast("int"))
-                else:
-                    draws[name, n] = pick(vocab[name], u)
-            return draws[name, n]
-
-        text: Column | None = None
-        for pol, templates in enumerate((TX.POSITIVE_TEMPLATES, TX.NEGATIVE_TEMPLATES, TX.NEUTRAL_TEMPLATES)):
-            for n_, tpl in enumerate(templates):
-                hit = (F.col("pol") == pol) & (F.col("ut") < (n_ + 1) / len(templates))
-                rendered = _render(tpl, _Slots(slot))
-                text = F.when(hit, rendered) if text is None else text.when(hit, rendered)
-        assert text is not None
-        sent = sent.select("c", "item", "s", _capitalise(text).alias("sentence"))
-        body = sent.groupBy("c", "item").agg(F.array_sort(F.collect_list(F.struct("s", "sentence"))).alias("_s"))
-        body = body.select("c", "item", F.array_join(F.transform("_s", lambda x: x["sentence"]), " ").alias("body"))
-        ut = self.u("rv.title", c, i)
-        title = (
-            F.when(self.u("rv.notitle", c, i) < 0.1, F.lit(None).cast("string"))
-            .when(rating >= 4, pick(TX.POSITIVE_TITLES, ut))
-            .when(rating <= 2, pick(TX.NEGATIVE_TITLES, ut))
-            .otherwise(pick(TX.NEUTRAL_TITLES, ut))
-        )
-        return r.join(body, ["c", "item"]).select(
-            F.format_string("RV%07d%06d", c.cast("long"), i.cast("long")).alias(N.REVIEW_ID),
-            self.item_id(i).alias(N.ITEM_ID),
-            F.col("customer_id").alias(N.CUSTOMER_ID),
-            rating.alias(N.RATING),
-            title.alias(N.TITLE),
-            F.col("body").alias(N.TEXT),
-            self.ts(F.col("rating_t") + 60 + F.floor(self.u("rv.t", c, i) * 600).cast("long")).alias(N.REVIEW_TS),
-        )
-
-    def events(self) -> DataFrame:
-        """Clickstream of a sample of customers: purchase sessions and browse-only sessions."""
-        c, j = F.col("c"), F.col("j")
-        # purchase sessions: one per registered genuine order of a tracked customer
-        o = self.orders_latent.filter(F.col("clicks") & ~F.col("guest") & ~F.col("fraud"))
-        dur = (300 + F.floor(self.u("ev.dur", c, j) * 2400)).cast("long")
-        o = o.select("c", "j", "t", "customer_id", "seg", "fav", dur.alias("dur"), F.concat(F.lit("S"), F.col("order_id")).alias("sid"))
-        start = F.col("t") - F.col("dur")
-        ln = self.lines_latent.filter(F.col("clicks") & ~F.col("guest") & ~F.col("fraud")).select("c", "j", "item", "line")
-        sess_lines = o.join(ln, ["c", "j"])
-        i = F.col("item")
-        view_t = start + F.floor(self.u("ev.vt", c, j, i) * 0.5 * F.col("dur"))
-        cart_t = start + F.floor((0.6 + 0.35 * self.u("ev.ct", c, j, i)) * F.col("dur"))
-        ev_line = sess_lines.select(
-            "customer_id", "sid", "item",
-            F.explode(
-                F.array(
-                    F.struct(F.lit("view").alias("type"), view_t.cast("long").alias("et")),
-                    F.struct(F.lit("cart").alias("type"), cart_t.cast("long").alias("et")),
-                    F.struct(F.lit("purchase").alias("type"), F.col("t").alias("et")),
+        texts, titles = [], []
+        for stars, cat in zip(r["rating"].to_numpy(), r["cat"].to_numpy(), strict=True):
+            p_pos, p_neg = REVIEW_POLARITY[int(stars)]
+            sentences = []
+            nouns = TX.CATEGORY_NOUNS[CAT_NAMES[int(cat)]]
+            words = {
+                **vocab,
+                "NOUN": (nouns[int(rng.integers(0, len(nouns)))],),
+            }  # one item, one noun
+            for _ in range(int(rng.integers(2, 5))):
+                u = rng.random()
+                templates = (
+                    TX.POSITIVE_TEMPLATES
+                    if u < p_pos
+                    else TX.NEGATIVE_TEMPLATES
+                    if u < p_pos + p_neg
+                    else TX.NEUTRAL_TEMPLATES
                 )
-            ).alias("e"),
-        ).select("customer_id", "sid", "item", F.col("e.type").alias("type"), F.col("e.et").alias("et"))  # fmt: skip
-        extra = o.withColumn("nv", poisson_small(self.u("ev.nv", c, j), 2.0)).filter("nv > 0")
-        extra = extra.select("c", "j", "t", "dur", "customer_id", "seg", "fav", "sid", F.explode(F.sequence(F.lit(1), F.col("nv"))).alias("v"))
-        v = F.col("v")
-        ev_extra = extra.select(
-            "customer_id",
-            "sid",
-            self.pick_item(F.col("seg"), F.col("fav"), F.lit(False), c, j, v, tag="ev.x").alias("item"),
-            F.lit("view").alias("type"),
-            (start + F.floor(self.u("ev.xt", c, j, v) * 0.8 * F.col("dur"))).cast("long").alias("et"),
-        )
-        ev_search = o.filter(self.u("ev.search", c, j) < 0.5).select(
-            "customer_id", "sid", F.lit(None).cast("long").alias("item"), F.lit("search").alias("type"), start.cast("long").alias("et")
-        )
-        # browse-only sessions
-        cal = F.broadcast(self.calendar.select("day", "factor"))
-        cust = self.customers_latent.filter(F.col("clicks") & (F.col("b") >= F.col("a")))
-        length = F.col("b") - F.col("a") + 1
-        cust = cust.select("c", "a", "b", "lam", "customer_id", "seg", "fav")
-        bs = explode_poisson(cust, 2.0 * F.col("lam") * self.cal_max * length, "s", lambda x: self.u("ev.ns", c, x), 99999)
-        s = F.col("s")
-        bs = bs.withColumn("day", (F.col("a") + F.floor(self.u("ev.bday", c, s) * (F.col("b") - F.col("a") + 1))).cast("int"))
-        bs = bs.join(cal, "day").filter(self.u("ev.bthin", c, s) < F.col("factor") / self.cal_max)
-        bstart = F.col("day").cast("long") * DAY + self.time_of_day(self.u("ev.bh", c, s), self.u("ev.bs", c, s))
-        bs = bs.select("c", "s", "customer_id", "seg", "fav", bstart.alias("bt"), F.format_string("B%07d%05d", c.cast("long"), s.cast("long")).alias("sid"))
-        bs = bs.withColumn("nv", 1 + poisson_small(self.u("ev.bnv", c, s), 2.5))
-        bv = bs.select("c", "s", "customer_id", "seg", "fav", "bt", "sid", F.explode(F.sequence(F.lit(1), F.col("nv"))).alias("v"))
-        vt = F.col("bt") + (v - 1) * 40 + F.floor(self.u("ev.bvt", c, s, v) * 90 * v)
-        bv = bv.select(
-            "c", "s", "v", "customer_id", "sid", "bt",
-            self.pick_item(F.col("seg"), F.col("fav"), F.lit(False), c, s, v, tag="ev.b").alias("item"),
-            vt.cast("long").alias("et"),
-        )  # fmt: skip
-        ev_bview = bv.select("customer_id", "sid", "item", F.lit("view").alias("type"), "et")
-        ev_bcart = bv.filter(self.u("ev.bcart", c, s, v) < 0.12).select(
-            "customer_id", "sid", "item", F.lit("cart").alias("type"),
-            (F.col("et") + 20 + F.floor(self.u("ev.bct", c, s, v) * 100)).cast("long").alias("et"),
-        )  # fmt: skip
-        ev_bsearch = bs.filter(self.u("ev.bsearch", c, s) < 0.4).select(
-            "customer_id", "sid", F.lit(None).cast("long").alias("item"), F.lit("search").alias("type"), (F.col("bt") - 15).alias("et")
-        )
-        ev = ev_line.unionByName(ev_extra).unionByName(ev_search).unionByName(ev_bview).unionByName(ev_bcart).unionByName(ev_bsearch)
-        ev = ev.filter((F.col("et") >= 0) & (F.col("et") < self.days * DAY))
-        out = ev.select(
-            self.ts(F.col("et")).alias(N.EVENT_TS),
-            F.col("customer_id").alias(N.USER_ID),
-            F.col("sid").alias(N.SESSION_ID),
-            F.col("type").alias(N.EVENT_TYPE),
-            F.when(F.col("item").isNull(), F.lit(None).cast("string")).otherwise(self.item_id(F.col("item"))).alias(N.ITEM_ID),
-        )
-        dup = self.u("ev.dup", F.col(N.SESSION_ID), F.col(N.EVENT_TS), F.col(N.EVENT_TYPE), F.coalesce(F.col(N.ITEM_ID), F.lit(""))) < MESS_EVENT_DUPLICATE
-        return out.unionByName(out.filter(dup))
-
-    def inventory(self) -> DataFrame:
-        """Weekly stock snapshots (Mondays) under an order-up-to policy, from the launch week on."""
-        grid = self.item_weeks.select("item", "week", "monday")
-        sold = self.lines_latent.groupBy("item", "week").agg(F.sum("qty").alias("sold"))
-        g = grid.join(sold, ["item", "week"], "left").fillna({"sold": 0})
-        g = g.join(self.items_latent.select("item", "item_id", "lead", "base_cents"), "item")
-        w = Window.partitionBy("item").orderBy("week")
-        for lag in range(1, 5):
-            g = g.withColumn(f"s{lag}", F.coalesce(F.sum("sold").over(w.rowsBetween(-lag, -1)), F.lit(0)))
-        g = g.withColumn("lw", F.least(F.lit(4), F.greatest(F.lit(1), F.ceil(F.col("lead") / 7))).cast("int"))
-        g = g.withColumn("mean", F.avg("sold").over(Window.partitionBy("item")))
-        cover = F.col("mean") * (F.col("lw") + 1)
-        g = g.withColumn("level", F.ceil(cover * 1.2 + 1.65 * F.sqrt(cover) + 2))
-        recent = F.element_at(F.array("s1", "s2", "s3", "s4"), F.col("lw"))
-        i = F.col("item")
-        noise = F.round(self.n("shrink", i, F.col("week")) * 0.05 * F.col("level"))
-        on_hand = F.greatest(F.lit(0), F.col("level") - recent + noise)
-        return g.select(
-            F.col("item_id").alias(N.ITEM_ID),
-            self.date(F.greatest(F.lit(0), F.col("monday"))).alias(N.SNAPSHOT_DATE),
-            on_hand.cast("double").alias(N.ON_HAND),
-            F.col("lead").alias(N.LEAD_TIME_DAYS),
-            F.round(F.col("lead") * (0.1 + 0.3 * self.u("lead_sd", i)), 1).alias(N.LEAD_TIME_STD_DAYS),
-            F.round(F.col("base_cents") / 100.0 * (0.4 + 0.25 * self.u("cost", i)), 2).alias(N.UNIT_COST),
-            F.round(20 + 100 * self.u("order_cost", i), 2).alias(N.ORDER_COST),
+                text = _render(
+                    templates[int(rng.integers(0, len(templates)))],
+                    lambda s, words=words: words[s][int(rng.integers(0, len(words[s])))],
+                )
+                sentences.append(text[:1].upper() + text[1:])
+            texts.append(" ".join(sentences))
+            pool = (
+                TX.POSITIVE_TITLES
+                if stars >= 4
+                else TX.NEGATIVE_TITLES
+                if stars <= 2
+                else TX.NEUTRAL_TITLES
+            )
+            title = pool[int(rng.integers(0, len(pool)))]
+            titles.append(None if rng.random() < 0.1 else title)
+        ci, item = r["ci"].to_numpy(), r["item"].to_numpy()
+        return pd.DataFrame(
+            {
+                N.REVIEW_ID: np.array(
+                    [f"RV{x:07d}{y:06d}" for x, y in zip(self.c[ci], item, strict=True)],
+                    dtype=object,
+                ),
+                N.ITEM_ID: w.item_ids(item),
+                N.CUSTOMER_ID: self.traits["customer_id"].to_numpy()[ci],
+                N.RATING: r["rating"].to_numpy(),
+                N.TITLE: np.array(titles, dtype=object),
+                N.TEXT: np.array(texts, dtype=object),
+                N.REVIEW_TS: w.ts(r["rating_t"].to_numpy() + 60 + rng.integers(0, 600, len(r))),
+            }
         )
 
-    @cached_property
-    def campaigns_latent(self) -> DataFrame:
-        """Contacts with the response observed in the orders of the following window."""
-        con = self.contacts
-        o = self.orders_latent.filter(~F.col("guest")).join(self.order_totals, ["c", "j"]).select("c", F.col("t").alias("ot"), "total_cents")
-        hits = con.select("c", "k", "sent_t").join(o, "c").filter(
-            (F.col("ot") >= F.col("sent_t")) & (F.col("ot") < F.col("sent_t") + CAMPAIGN_WINDOW * DAY)
+    def events(self) -> pd.DataFrame:
+        """Landing ``events``: clickstream of tracked customers, purchase and browse sessions."""
+        w, tr = self.w, self.traits
+        rng = w.rng("events", self.block)
+        clicks = tr["clicks"].to_numpy()
+        seg, fav = tr["seg"].to_numpy(), tr["fav"].to_numpy()
+        parts: list[tuple[np.ndarray, ...]] = []  # (ci, session id, item or -1, type, time)
+        # purchase sessions: one per registered genuine order of a tracked customer
+        o = self.orders_latent
+        o = o[clicks[o["ci"].to_numpy()] & ~o["guest"].to_numpy() & ~o["fraud"].to_numpy()]
+        n = len(o)
+        oci, ot = o["ci"].to_numpy(), o["t"].to_numpy()
+        dur = 300 + rng.integers(0, 2400, n)
+        start = ot - dur
+        sid = np.array(["S" + x for x in o["order_id"]], dtype=object)
+        pos = pd.Series(np.arange(n), index=o["oi"].to_numpy())
+        ln = self.lines
+        ln = ln[ln["oi"].isin(o["oi"])]
+        li = pos.loc[ln["oi"].to_numpy()].to_numpy()
+        m = len(li)
+        view_t = start[li] + np.floor(rng.random(m) * 0.5 * dur[li]).astype(np.int64)
+        cart_t = start[li] + np.floor((0.6 + 0.35 * rng.random(m)) * dur[li]).astype(np.int64)
+        item = ln["item"].to_numpy()
+        for kind, tt in (("view", view_t), ("cart", cart_t), ("purchase", ot[li])):
+            parts.append((oci[li], sid[li], item, np.full(m, kind, dtype=object), tt))
+        nv = rng.poisson(2.0, n)
+        xi = np.repeat(np.arange(n), nv)
+        xitem = w.pick_items(rng, seg[oci[xi]], fav[oci[xi]], np.zeros(len(xi), dtype=bool))
+        xt = start[xi] + np.floor(rng.random(len(xi)) * 0.8 * dur[xi]).astype(np.int64)
+        parts.append((oci[xi], sid[xi], xitem, np.full(len(xi), "view", dtype=object), xt))
+        srch = rng.random(n) < 0.5
+        parts.append(
+            (
+                oci[srch],
+                sid[srch],
+                np.full(int(srch.sum()), -1),
+                np.full(int(srch.sum()), "search", dtype=object),
+                start[srch],
+            )
         )
-        resp = hits.groupBy("c", "k").agg(F.min("ot").alias("resp_t"), F.sum("total_cents").alias("resp_cents"))
-        out = con.join(resp, ["c", "k"], "left").join(self.customers_latent.select("c", "customer_id"), "c")
-        return self._persist(out)
+        # browse-only sessions between sign-up and churn
+        a, b, lam = tr["a"].to_numpy(), tr["b"].to_numpy(), tr["lam"].to_numpy()
+        length = np.where(clicks, np.maximum(0, b - a + 1), 0)
+        ns = rng.poisson(2.0 * lam * w.cal_max * length)
+        bci = np.repeat(np.arange(len(tr)), ns)
+        bday = a[bci] + np.floor(rng.random(len(bci)) * length[bci]).astype(np.int64)
+        keep = rng.random(len(bci)) < w.day_factor[bday] / w.cal_max
+        bci, bday = bci[keep], bday[keep]
+        nb = len(bci)
+        bt = bday * DAY + w.time_of_day(rng, nb)
+        bnum = np.arange(nb) - np.searchsorted(bci, bci, side="left") + 1
+        bsid = np.array(
+            [f"B{x:07d}{y:05d}" for x, y in zip(self.c[bci], bnum, strict=True)], dtype=object
+        )
+        nvb = 1 + rng.poisson(2.5, nb)
+        vi = np.repeat(np.arange(nb), nvb)
+        vnum = np.arange(len(vi)) - np.searchsorted(vi, vi, side="left") + 1
+        vitem = w.pick_items(rng, seg[bci[vi]], fav[bci[vi]], np.zeros(len(vi), dtype=bool))
+        vt = bt[vi] + (vnum - 1) * 40 + np.floor(rng.random(len(vi)) * 90 * vnum).astype(np.int64)
+        parts.append((bci[vi], bsid[vi], vitem, np.full(len(vi), "view", dtype=object), vt))
+        cart = rng.random(len(vi)) < 0.12
+        parts.append(
+            (
+                bci[vi][cart],
+                bsid[vi][cart],
+                vitem[cart],
+                np.full(int(cart.sum()), "cart", dtype=object),
+                vt[cart] + 20 + rng.integers(0, 100, int(cart.sum())),
+            )
+        )
+        bs = rng.random(nb) < 0.4
+        parts.append(
+            (
+                bci[bs],
+                bsid[bs],
+                np.full(int(bs.sum()), -1),
+                np.full(int(bs.sum()), "search", dtype=object),
+                bt[bs] - 15,
+            )
+        )
+        ci = np.concatenate([p[0] for p in parts]).astype(np.int64)
+        sess = np.concatenate([p[1] for p in parts])
+        items = np.concatenate([p[2] for p in parts]).astype(np.int64)
+        kinds = np.concatenate([p[3] for p in parts])
+        t = np.concatenate([p[4] for p in parts]).astype(np.int64)
+        ok = (t >= 0) & (t < w.days * DAY)
+        ci, sess, items, kinds, t = ci[ok], sess[ok], items[ok], kinds[ok], t[ok]
+        item_ids = np.where(items >= 0, w.item_ids(np.maximum(items, 0)), None)
+        out = pd.DataFrame(
+            {
+                N.EVENT_TS: w.ts(t),
+                N.USER_ID: tr["customer_id"].to_numpy()[ci],
+                N.SESSION_ID: sess,
+                N.EVENT_TYPE: kinds,
+                N.ITEM_ID: item_ids,
+            }
+        )
+        dup = out[rng.random(len(out)) < MESS_EVENT_DUPLICATE]
+        return pd.concat([out, dup], ignore_index=True)
 
-    def campaign_contacts(self) -> DataFrame:
-        """Campaign contacts as landing strings."""
-        df = self.campaigns_latent
-        responded = F.col("resp_t").isNotNull()
-        return df.select(
-            F.col("campaign_id").alias(N.CAMPAIGN_ID),
-            F.col("customer_id").alias(N.CUSTOMER_ID),
-            self.ts(F.col("sent_t")).alias(N.SENT_TS),
-            F.col("contact_channel").alias(N.CHANNEL),
-            F.col("offer").alias(N.OFFER),
-            F.col("cost").alias(N.COST),
-            responded.alias(N.RESPONDED),
-            F.when(responded, self.ts(F.col("resp_t"))).alias(N.RESPONSE_TS),
-            F.when(responded, F.col("resp_cents") / 100.0).otherwise(F.lit(0.0)).alias(N.REVENUE),
+    def campaigns(self) -> pd.DataFrame:
+        """Landing ``campaigns``: contacts and the responses observed in the orders."""
+        w, tr, con = self.w, self.traits, self.campaigns_latent
+        k = con["k"].to_numpy()
+        responded = con["resp_t"].notna().to_numpy()
+        resp_t = con["resp_t"].fillna(0).to_numpy().astype(np.int64)
+        return pd.DataFrame(
+            {
+                N.CAMPAIGN_ID: np.array([w.campaigns[x].campaign_id for x in k], dtype=object),
+                N.CUSTOMER_ID: tr["customer_id"].to_numpy()[con["ci"].to_numpy()],
+                N.SENT_TS: w.ts(con["sent_t"].to_numpy()),
+                N.CHANNEL: np.array([w.campaigns[x].channel for x in k], dtype=object),
+                N.OFFER: np.array([w.campaigns[x].offer for x in k], dtype=object),
+                N.COST: np.array([w.campaigns[x].cost for x in k], dtype=float),
+                N.RESPONDED: responded,
+                N.RESPONSE_TS: np.where(responded, w.ts(resp_t), None),
+                N.REVENUE: np.where(responded, con["resp_cents"].fillna(0).to_numpy() / 100.0, 0.0),
+            }
         )
 
-    def landing(self) -> dict[str, DataFrame]:
-        """The nine entities in landing shape (canonical column names, SPEC section 3)."""
-        return {
-            N.ORDERS: self.orders(),
-            N.PRODUCTS: self.products(),
-            N.CUSTOMERS: self.customers(),
-            N.EVENTS: self.events(),
-            N.RATINGS: self.ratings(),
-            N.REVIEWS: self.reviews(),
-            N.TRANSACTIONS: self.transactions(),
-            N.INVENTORY: self.inventory(),
-            N.CAMPAIGNS: self.campaign_contacts(),
+    def sales(self) -> pd.DataFrame:
+        """Units sold per (item, week) in this block (feeds the stock snapshots)."""
+        ln = self.lines
+        s = ln.groupby(["item", "week"], sort=True)["qty"].sum().reset_index()
+        return s.rename(columns={"qty": "sold"})
+
+
+def _ips(rng: np.random.Generator, n: int) -> np.ndarray:
+    parts = [
+        rng.integers(2, 222, n),
+        rng.integers(0, 256, n),
+        rng.integers(0, 256, n),
+        rng.integers(1, 255, n),
+    ]
+    return np.array([f"{a}.{b}.{c}.{d}" for a, b, c, d in zip(*parts, strict=True)], dtype=object)
+
+
+def _render(template: str, word: Callable[[str], str]) -> str:
+    """Fill ``{SLOT}``s of a template, each occurrence with a fresh ``word(slot)``."""
+    return re.sub(r"\{(\w+)\}", lambda m: word(m.group(1)), template)
+
+
+# ---------------------------------------------------------------- items (blocks of item indices)
+def item_block(world: World, block: int) -> np.ndarray:
+    """Item indices of one item block."""
+    lo = block * ITEM_BLOCK
+    return np.arange(lo, min(world.n_items, lo + ITEM_BLOCK), dtype=np.int64)
+
+
+def products_frame(world: World, block: int) -> pd.DataFrame:
+    """Landing ``products`` rows of one item block (``price`` = list price at the start)."""
+    i = item_block(world, block)
+    rng = world.rng("products", block)
+    n = len(i)
+    cat = world.item_cat(i)
+    nouns = np.array(
+        [
+            TX.CATEGORY_NOUNS[CAT_NAMES[x]][rng.integers(0, len(TX.CATEGORY_NOUNS[CAT_NAMES[x]]))]
+            for x in cat
+        ],
+        dtype=object,
+    )
+    brands = np.array(
+        [
+            TX.CATEGORY_BRANDS[CAT_NAMES[x]][rng.integers(0, len(TX.CATEGORY_BRANDS[CAT_NAMES[x]]))]
+            for x in cat
+        ],
+        dtype=object,
+    )
+    adj = pick_words(rng, TX.PRODUCT_ADJECTIVES, n)
+    adj2 = pick_words(rng, TX.PRODUCT_ADJECTIVES, n)
+    feat = pick_words(rng, TX.PRODUCT_FEATURES, n)
+    model = [
+        f"{'ABCDEFGHKLMNPRSTVX'[x]}{y}"
+        for x, y in zip(rng.integers(0, 18, n), rng.integers(100, 1000, n), strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            N.ITEM_ID: world.item_ids(i),
+            N.TITLE: [
+                f"{b} {a} {no} {m}" for b, a, no, m in zip(brands, adj, nouns, model, strict=True)
+            ],
+            N.DESCRIPTION: [
+                f"{a} {no} by {b}. {f}."
+                for a, no, b, f in zip(adj2, nouns, brands, feat, strict=True)
+            ],
+            N.CATEGORY: np.asarray(CAT_NAMES, dtype=object)[cat],
+            N.BRAND: brands,
+            N.PRICE: world.item_base_cents(i) / 100.0,
         }
-
-    def files(self, entity: str) -> int:
-        """Number of files written for ``entity`` (fixed by scale, so output is reproducible)."""
-        per_scale = {N.ORDERS: 2, N.EVENTS: 4, N.INVENTORY: 2}.get(entity, 1)
-        return max(1, min(200, per_scale * self.scale))
+    )
 
 
-class _Slots:
-    """Template slots: the n-th occurrence of a slot name gets draw ``make(name, n)``."""
+def stock_grid(world: World, block: int) -> pd.DataFrame:
+    """One row per item of the block and week on sale (from its launch week), with the
+    item's stock parameters: ``item, week, item_id, monday, lead, lead_sd, unit_cost, order_cost``."""
+    i = item_block(world, block)
+    first = np.maximum(0, (world.item_launch_day(i) + world.week_offset) // 7)
+    nweeks = world.weeks - first
+    item = np.repeat(i, nweeks)
+    week = (
+        np.arange(len(item))
+        - np.repeat(np.cumsum(nweeks) - nweeks, nweeks)
+        + np.repeat(first, nweeks)
+    )
+    lead = world.item_lead_days(item)
+    return pd.DataFrame(
+        {
+            "item": item,
+            "week": week.astype(np.int64),
+            "item_id": world.item_ids(item),
+            "monday": np.maximum(0, 7 * week - world.week_offset),
+            "lead": lead,
+            "lead_sd": np.round(lead * (0.1 + 0.3 * world.hu("lead_sd", item)), 1),
+            "unit_cost": np.round(
+                world.item_base_cents(item) / 100.0 * (0.4 + 0.25 * world.hu("cost", item)), 2
+            ),
+            "order_cost": np.round(20 + 100 * world.hu("order_cost", item), 2),
+        }
+    )
 
-    def __init__(self, make: Callable[[str, int], Column]) -> None:
-        self._make = make
-        self._seen: dict[str, int] = {}
 
-    def __getitem__(self, key: str) -> Column:
-        n = self._seen.get(key, 0)
-        self._seen[key] = n + 1
-        return self._make(key, n)
+# ---------------------------------------------------------------- Spark side
+SCHEMAS = {
+    N.ORDERS: "order_id STRING, customer_id STRING, order_ts STRING, item_id STRING, quantity BIGINT, "
+    "unit_price DOUBLE, country STRING, channel STRING, status STRING",
+    N.PRODUCTS: "item_id STRING, title STRING, description STRING, category STRING, brand STRING, price DOUBLE",
+    N.CUSTOMERS: "customer_id STRING, signup_ts STRING, country STRING, birth_year BIGINT, gender STRING",
+    N.EVENTS: "event_ts STRING, user_id STRING, session_id STRING, event_type STRING, item_id STRING",
+    N.RATINGS: "user_id STRING, item_id STRING, rating BIGINT, rating_ts STRING",
+    N.REVIEWS: "review_id STRING, item_id STRING, customer_id STRING, rating BIGINT, title STRING, text STRING, "
+    "review_ts STRING",
+    N.TRANSACTIONS: "transaction_id STRING, customer_id STRING, txn_ts STRING, amount DOUBLE, signup_ts STRING, "
+    "device_id STRING, ip_address STRING, source STRING, browser STRING, label BIGINT",
+    N.CAMPAIGNS: "campaign_id STRING, customer_id STRING, sent_ts STRING, channel STRING, offer STRING, cost DOUBLE, "
+    "responded BOOLEAN, response_ts STRING, revenue DOUBLE",
+    "sales": "item BIGINT, week BIGINT, sold BIGINT",
+}
+"""Spark schema (DDL) of each block frame."""
+CUSTOMER_FRAMES = (
+    N.ORDERS,
+    N.CUSTOMERS,
+    N.EVENTS,
+    N.RATINGS,
+    N.REVIEWS,
+    N.TRANSACTIONS,
+    N.CAMPAIGNS,
+    "sales",
+)
+
+_CACHE: OrderedDict[tuple, CustomerBlock] = OrderedDict()
+_CACHE_SIZE = 64
+
+
+def customer_block(world: World, block: int) -> CustomerBlock:
+    """The block's simulation, reused within a Python worker across entities (a pure cache:
+    a block's data is the same however often it is recomputed)."""
+    key = (world.key, block)
+    hit = _CACHE.get(key)
+    if hit is not None:
+        _CACHE.move_to_end(key)
+        return hit
+    sim = CustomerBlock(world, block)
+    _CACHE[key] = sim
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return sim
+
+
+def _block_frames(
+    spark: SparkSession,
+    world: World,
+    blocks: int,
+    name: str,
+    make: Callable[[World, int], pd.DataFrame],
+) -> DataFrame:
+    """``spark.range`` over block ids, each block turned into rows by ``make`` (``mapInPandas``)."""
+    schema = SCHEMAS[name]
+    columns = [part.split()[0] for part in schema.split(", ")]
+
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            for block in batch["id"].tolist():
+                frame = make(world, int(block))
+                if len(frame):
+                    yield frame[columns]
+
+    ids = spark.range(0, blocks, 1, min(blocks, world.partitions))
+    return ids.mapInPandas(run, schema)
+
+
+def _customer_entity(name: str) -> Callable[[World, int], pd.DataFrame]:
+    def make(world: World, block: int) -> pd.DataFrame:
+        return getattr(customer_block(world, block), name)()
+
+    return make
+
+
+def _python_workers(spark: SparkSession) -> None:
+    """On a local master, run Python workers with the driver's interpreter.
+
+    PySpark takes the workers' interpreter from ``PYSPARK_PYTHON`` when the context starts
+    (default ``python3``), not from ``spark.pyspark.python``; locally the driver's own
+    interpreter is the one that has numpy, pandas, pyarrow and lakecart.
+    """
+    sc = spark.sparkContext
+    if sc.master.startswith("local") and "PYSPARK_PYTHON" not in os.environ:
+        sc.pythonExec = sys.executable
+
+
+def landing_frames(spark: SparkSession, world: World) -> dict[str, DataFrame]:
+    """The nine entities of the shop as Spark DataFrames in landing shape."""
+    _python_workers(spark)
+    cb = world.customer_blocks
+    out = {
+        e: _block_frames(spark, world, cb, e, _customer_entity(e))
+        for e in CUSTOMER_FRAMES
+        if e != "sales"
+    }
+    out[N.PRODUCTS] = _block_frames(spark, world, world.item_blocks, N.PRODUCTS, products_frame)
+    out[N.INVENTORY] = inventory(spark, world)
+    return {e: out[e] for e in N.ENTITIES}
+
+
+def inventory_frame(world: World, block: int, sales: pd.DataFrame) -> pd.DataFrame:
+    """Landing ``inventory`` rows of one item block: weekly snapshots (Mondays) under an
+    order-up-to policy.
+
+    Stock is topped up to a level covering the item's mean weekly demand over its lead
+    time (in weeks, 1-4) plus a safety margin; a snapshot shows that level less the units
+    sold in the last lead-time weeks, so stock runs low (or out) after promotions and
+    peaks. A small deterministic count error is added.
+
+    Args:
+        world: The shop.
+        block: Item block.
+        sales: Units sold per ``item, week`` for items of the block (any order).
+    """
+    g = stock_grid(world, block)
+    sold = sales[sales["item"] >= 0].groupby(["item", "week"])["sold"].sum()
+    g = g.join(sold, on=["item", "week"]).fillna({"sold": 0})
+    g = g.sort_values(["item", "week"], kind="stable").reset_index(drop=True)
+    by_item = g.groupby("item", sort=False)
+    cum = by_item["sold"].cumsum()
+    g["_cum"] = cum
+    prev = by_item["_cum"].shift(1).fillna(0).to_numpy()
+    lw = np.clip(np.ceil(g["lead"].to_numpy() / 7), 1, 4).astype(np.int64)
+    recent = np.zeros(len(g))
+    for lag in range(1, 5):
+        before = by_item["_cum"].shift(lag + 1).fillna(0).to_numpy()
+        recent = np.where(lw == lag, prev - before, recent)
+    mean = by_item["sold"].transform("mean").to_numpy()
+    cover = mean * (lw + 1)
+    level = np.ceil(cover * 1.2 + 1.65 * np.sqrt(cover) + 2)
+    item, week = g["item"].to_numpy(), g["week"].to_numpy()
+    noise = np.round((world.hu("shrink", item, week) - 0.5) * 0.1 * level)
+    return pd.DataFrame(
+        {
+            N.ITEM_ID: g["item_id"],
+            N.SNAPSHOT_DATE: world.date(g["monday"].to_numpy()),
+            N.ON_HAND: np.maximum(0.0, level - recent + noise),
+            N.LEAD_TIME_DAYS: g["lead"],
+            N.LEAD_TIME_STD_DAYS: g["lead_sd"],
+            N.UNIT_COST: g["unit_cost"],
+            N.ORDER_COST: g["order_cost"],
+        }
+    )
+
+
+def inventory(spark: SparkSession, world: World) -> DataFrame:
+    """The ``inventory`` entity: sales summed per item and week in Spark, then one
+    :func:`inventory_frame` per item block (``applyInPandas``)."""
+    sales = _block_frames(spark, world, world.customer_blocks, "sales", _customer_entity("sales"))
+    sales = sales.withColumn("item_block", F.floor(F.col("item") / ITEM_BLOCK))
+    sold = sales.groupBy("item_block", "item", "week").agg(F.sum("sold").alias("sold"))
+    # one marker row per item block, so that blocks without any sale still get snapshots
+    markers = spark.range(0, world.item_blocks, 1, 1).select(
+        F.col("id").alias("item_block"), F.lit(-1).cast("long").alias("item"), F.lit(-1).cast("long").alias("week"),
+        F.lit(0).cast("long").alias("sold"),
+    )  # fmt: skip
+    schema = (
+        "item_id STRING, snapshot_date STRING, on_hand DOUBLE, lead_time_days DOUBLE, lead_time_std_days DOUBLE, "
+        "unit_cost DOUBLE, order_cost DOUBLE"
+    )
+
+    def run(group: pd.DataFrame) -> pd.DataFrame:
+        return inventory_frame(world, int(group["item_block"].iloc[0]), group)
+
+    return sold.unionByName(markers).groupBy("item_block").applyInPandas(run, schema)
 
 
 SORT_KEYS = {
@@ -1336,11 +1548,13 @@ SORT_KEYS = {
     N.CAMPAIGNS: [N.SENT_TS, N.CAMPAIGN_ID, N.CUSTOMER_ID],
 }
 """Row order inside each written file (then every other column, for a total order)."""
-PARTITION_KEYS = {
-    N.ORDERS: [N.ORDER_ID],
-    N.EVENTS: [N.SESSION_ID],
-    N.INVENTORY: [N.ITEM_ID],
-}
+PARTITION_KEYS = {N.ORDERS: [N.ORDER_ID], N.EVENTS: [N.SESSION_ID], N.INVENTORY: [N.ITEM_ID]}
+FILES_PER_SCALE = {N.ORDERS: 2, N.EVENTS: 4, N.INVENTORY: 2}
+
+
+def files_for(entity: str, scale: int) -> int:
+    """Number of files written for ``entity`` at ``scale`` (fixed, so output is reproducible)."""
+    return max(1, min(200, FILES_PER_SCALE.get(entity, 1) * scale))
 
 
 def write_entity(df: DataFrame, path: str, fmt: str, files: int, entity: str) -> None:
@@ -1355,11 +1569,8 @@ def write_entity(df: DataFrame, path: str, fmt: str, files: int, entity: str) ->
     """
     keys = SORT_KEYS[entity]
     order = keys + [c for c in df.columns if c not in keys]
-    if files > 1:
-        part = PARTITION_KEYS.get(entity, keys[-1:])
-        df = df.repartition(files, *part)
-    else:
-        df = df.repartition(1)
+    part = PARTITION_KEYS.get(entity, keys[-1:])
+    df = df.repartition(files, *part) if files > 1 else df.coalesce(1)
     df = df.sortWithinPartitions(*[F.col(c).asc_nulls_first() for c in order])
     writer = df.write.mode("overwrite")
     if fmt == "csv":
@@ -1399,7 +1610,7 @@ def generate_landing(
         start_date: First day of orders (``YYYY-MM-DD``).
         days: Number of days of orders.
         fmt: ``csv``, ``parquet`` or ``json``.
-        customers: Override the number of customers (tests use small shops).
+        customers: Override the number of customers (small shops for tests).
         items: Override the number of items.
 
     Returns:
@@ -1410,14 +1621,14 @@ def generate_landing(
     """
     if fmt not in FORMATS:
         raise ValueError(f"fmt must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    shop = Shop(spark, scale=scale, seed=seed, start_date=start_date, days=days, customers=customers, items=items)
+    world = World(
+        scale=scale, seed=seed, start_date=start_date, days=days, customers=customers, items=items
+    )
     counts: dict[str, int] = {}
     root = out_dir.rstrip("/")
-    try:
-        for entity, df in shop.landing().items():
-            obs = Observation(f"generate_{entity}")
-            write_entity(df.observe(obs, F.count(F.lit(1)).alias("rows")), f"{root}/{entity}", fmt, shop.files(entity), entity)
-            counts[entity] = int(obs.get["rows"])
-    finally:
-        shop.unpersist()
+    for entity, df in landing_frames(spark, world).items():
+        obs = Observation(f"generate_{entity}")
+        observed = df.observe(obs, F.count(F.lit(1)).alias("rows"))
+        write_entity(observed, f"{root}/{entity}", fmt, files_for(entity, world.scale), entity)
+        counts[entity] = int(obs.get["rows"])
     return counts

@@ -261,3 +261,63 @@ PROMO_ACTIVE = "promo_active"
 def windowed(column: str, days: int) -> str:
     """Name of a feature over the ``days`` days before as_of, e.g. ``orders_30d``."""
     return f"{column}_{days}d"
+
+
+# ---------------------------------------------------------------- gold tables (SPEC section 4)
+RECOMMENDATIONS = "recommendations"
+SIMILAR_ITEMS = "similar_items"
+POPULAR_ITEMS = "popular_items"
+DEMAND_FORECAST = "demand_forecast"
+INVENTORY_PLAN = "inventory_plan"
+CUSTOMER_SEGMENTS = "customer_segments"
+CUSTOMER_SCORES = "customer_scores"
+
+# gold columns shared by every published table
+# (MODEL_VERSION, AS_OF and GENERATED_AT are declared with the ops columns above)
+RANK = "rank"
+SCORE = "score"
+SIMILAR_ITEM_ID = "similar_item_id"
+METHOD = "method"
+SEGMENT = "segment"
+HORIZON = "horizon"
+YHAT = "yhat"
+YHAT_P10 = "yhat_p10"
+YHAT_P90 = "yhat_p90"
+ABC_CLASS = "abc_class"
+MEAN_DEMAND = "mean_demand"
+DEMAND_STD = "demand_std"
+SERVICE_LEVEL = "service_level"
+SAFETY_STOCK = "safety_stock"
+REORDER_POINT = "reorder_point"
+EOQ = "eoq"
+REORDER_NOW = "reorder_now"
+DAYS_OF_COVER = "days_of_cover"
+R_SCORE = "r_score"
+F_SCORE = "f_score"
+M_SCORE = "m_score"
+RFM_SEGMENT = "rfm_segment"
+CLUSTER = "cluster"
+CHURN_PROBABILITY = "churn_probability"
+CLV_90D = "clv_90d"
+PURCHASE_PROBABILITY_30D = "purchase_probability_30d"
+VALUE_TIER = "value_tier"
+
+# recommendation sources (gold.recommendations.source)
+SRC_ALS = "als"
+SRC_ITEM_CF = "item_cf"
+SRC_CONTENT = "content"
+SRC_POPULAR = "popular"
+SRC_HYBRID = "hybrid"
+REC_SOURCES = (SRC_ALS, SRC_ITEM_CF, SRC_CONTENT, SRC_POPULAR, SRC_HYBRID)
+
+# dataset splits in ops.model_metrics.split
+SPLIT_VALIDATION = "validation"
+SPLIT_HOLDOUT = "holdout"
+SPLIT_BACKTEST = "backtest"
+SPLIT_TRAIN = "train"
+
+# ---------------------------------------------------------------- recommend (issue 4): add names here
+
+# ---------------------------------------------------------------- forecast (issue 5): add names here
+
+# ---------------------------------------------------------------- customers (issue 6): add names here

@@ -322,6 +322,19 @@ OPS = {s.name: s for s in (RUNS, DATA_QUALITY, MODEL_METRICS)}
 
 def all_specs() -> list[TableSpec]:
     """Every declared table, in catalogue order."""
-    from lakecart.features.specs import FEATURE_SPECS  # lazy: that module imports this one
+    # lazy: those modules import this one
+    from lakecart.customers.specs import CUSTOMER_SPECS
+    from lakecart.features.specs import FEATURE_SPECS
+    from lakecart.forecast.specs import FORECAST_SPECS
+    from lakecart.recommend.specs import RECOMMEND_SPECS
 
-    return [*BRONZE.values(), *SILVER.values(), QUARANTINE, *FEATURE_SPECS, *OPS.values()]
+    return [
+        *BRONZE.values(),
+        *SILVER.values(),
+        QUARANTINE,
+        *FEATURE_SPECS,
+        *RECOMMEND_SPECS,
+        *FORECAST_SPECS,
+        *CUSTOMER_SPECS,
+        *OPS.values(),
+    ]

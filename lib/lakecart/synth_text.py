@@ -20,7 +20,14 @@ CATEGORY_NOUNS: dict[str, tuple[str, ...]] = {
     "Electronics": ("headphones", "speaker", "charger", "keyboard", "monitor", "camera", "tablet"),
     "Home & Kitchen": ("mug", "pan", "kettle", "lamp", "cushion", "blender", "knife set", "towel"),
     "Beauty": ("serum", "moisturiser", "lipstick", "shampoo", "perfume", "face mask"),
-    "Sports & Outdoors": ("yoga mat", "tent", "water bottle", "dumbbells", "backpack", "bike light"),
+    "Sports & Outdoors": (
+        "yoga mat",
+        "tent",
+        "water bottle",
+        "dumbbells",
+        "backpack",
+        "bike light",
+    ),
     "Toys & Games": ("puzzle", "board game", "doll", "building set", "plush bear", "kite"),
     "Books": ("novel", "cookbook", "biography", "notebook", "travel guide", "comic"),
     "Garden": ("planter", "hose", "seed kit", "pruner", "bird feeder", "lantern"),
@@ -57,14 +64,25 @@ PRODUCT_FEATURES: tuple[str, ...] = (
 )
 
 # ---------------------------------------------------------------- sentiment words
-POSITIVE_WORDS: tuple[str, ...] = (
-    "great", "excellent", "perfect", "love", "lovely", "beautiful", "comfortable", "amazing",
-    "fantastic", "wonderful", "sturdy", "recommend", "happy", "brilliant", "superb", "gorgeous",
+POSITIVE_ADJECTIVES: tuple[str, ...] = (
+    "great", "excellent", "perfect", "lovely", "beautiful", "comfortable", "amazing", "fantastic",
+    "wonderful", "sturdy", "brilliant", "superb", "gorgeous",
 )  # fmt: skip
+NEGATIVE_ADJECTIVES: tuple[str, ...] = (
+    "poor", "broken", "cheap", "flimsy", "terrible", "awful", "faulty", "useless", "uncomfortable",
+    "ripped", "defective", "disappointing",
+)  # fmt: skip
+POSITIVE_WORDS: tuple[str, ...] = (*POSITIVE_ADJECTIVES, "love", "recommend", "happy")
+"""Every positive word the review templates can produce (for scoring)."""
 NEGATIVE_WORDS: tuple[str, ...] = (
-    "poor", "broken", "disappointed", "cheap", "flimsy", "terrible", "awful", "returned",
-    "faulty", "useless", "waste", "uncomfortable", "ripped", "refund", "worst", "defective",
-)  # fmt: skip
+    *NEGATIVE_ADJECTIVES,
+    "disappointed",
+    "returned",
+    "waste",
+    "refund",
+    "worst",
+)
+"""Every negative word the review templates can produce (for scoring)."""
 NEUTRAL_WORDS: tuple[str, ...] = (
     "okay", "average", "fine", "decent", "standard", "expected", "acceptable", "ordinary",
 )  # fmt: skip
@@ -72,32 +90,53 @@ INTENSIFIERS: tuple[str, ...] = ("really", "very", "truly", "quite", "so", "abso
 PEOPLE: tuple[str, ...] = ("daughter", "son", "partner", "mother", "father", "friend", "sister")
 WHEN: tuple[str, ...] = ("Monday", "the weekend", "time", "a Friday", "schedule", "day two")
 
-# Sentence templates: literal text and {SLOT}s. Slots: POS, NEG, NEU (sentiment words),
-# NOUN (the item's category noun), INT (intensifier), PERSON, WHEN.
+# Sentence templates: literal text and {SLOT}s. Slots: POS, NEG (sentiment adjectives), NEU
+# (neutral words), NOUN (a noun of the item's category), INT (intensifier), PERSON, WHEN.
 POSITIVE_TEMPLATES: tuple[str, ...] = (
     "The {NOUN} is {INT} {POS}.",
-    "{POS} {NOUN}, I {POS} it.",
-    "Absolutely {POS} quality and {POS} fit.",
-    "My {PERSON} thinks it is {POS}, would {POS} again.",
+    "I love this {NOUN}, it is {POS}.",
+    "{POS} quality and a {POS} fit.",
+    "My {PERSON} thinks it is {POS}, I would recommend it.",
     "{INT} {POS} value for the price.",
+    "So happy with this {POS} {NOUN}.",
 )
 NEGATIVE_TEMPLATES: tuple[str, ...] = (
     "The {NOUN} is {INT} {NEG}.",
-    "{NEG} quality, I am {NEG}.",
-    "Arrived {NEG} and felt {NEG}.",
-    "My {PERSON} found the {NOUN} {NEG}, asking for a {NEG}.",
-    "{INT} {NEG} for the price.",
+    "{NEG} quality, I am disappointed.",
+    "It arrived {NEG} and I returned it.",
+    "My {PERSON} found the {NOUN} {NEG}, so I asked for a refund.",
+    "{INT} {NEG} for the price, a waste of money.",
+    "The worst {NOUN} I have bought, {NEG}.",
 )
 NEUTRAL_TEMPLATES: tuple[str, ...] = (
     "The {NOUN} arrived on {WHEN}.",
     "I bought this {NOUN} for my {PERSON}.",
-    "It is {NEU}, about what I {NEU}.",
+    "It is {NEU}, about what I expected.",
     "Delivery was {NEU}.",
     "The {NOUN} looks {NEU} in the photos.",
 )
-POSITIVE_TITLES: tuple[str, ...] = ("Love it", "Great buy", "Highly recommend", "Perfect", "Five stars", "So happy")
-NEGATIVE_TITLES: tuple[str, ...] = ("Disappointed", "Poor quality", "Do not buy", "Sent it back", "Not worth it")
-NEUTRAL_TITLES: tuple[str, ...] = ("It is okay", "As expected", "Average", "Fine for the price", "Decent")
+POSITIVE_TITLES: tuple[str, ...] = (
+    "Love it",
+    "Great buy",
+    "Highly recommend",
+    "Perfect",
+    "Five stars",
+    "So happy",
+)
+NEGATIVE_TITLES: tuple[str, ...] = (
+    "Disappointed",
+    "Poor quality",
+    "Do not buy",
+    "Sent it back",
+    "Not worth it",
+)
+NEUTRAL_TITLES: tuple[str, ...] = (
+    "It is okay",
+    "As expected",
+    "Average",
+    "Fine for the price",
+    "Decent",
+)
 
 _WORD = re.compile(r"[a-z]+")
 

@@ -107,6 +107,8 @@ def prepare_orders(orders: DataFrame | None, as_of: dt.date) -> DataFrame | None
     collapsed once here: ``quantity`` and ``revenue`` are summed (negative for returns),
     ``order_ts`` is the earliest line's time, and the unit prices are kept as their sum,
     count, minimum and maximum so that price statistics over lines stay exact. The
+    customer, country and channel are taken as attributes of the order (lines of one order
+    that disagree on them stay apart). The
     result is a valid input to every transform in place of silver orders (the job passes
     it, cached, so that silver orders are scanned once); preparing it again only re-applies
     the as_of filter.
@@ -116,28 +118,47 @@ def prepare_orders(orders: DataFrame | None, as_of: dt.date) -> DataFrame | None
         as_of: Only lines strictly before this date are kept.
 
     Returns:
-        The order-level rows, or None when ``orders`` is None.
+        The order-level rows, hash-partitioned by item_id, or None when ``orders`` is None.
     """
     if orders is None:
         return None
     if is_prepared(orders):
         return before(orders, N.ORDER_TS, as_of)
     lines = before(orders, N.ORDER_TS, as_of)
-    keys = [N.ORDER_ID, N.ITEM_ID, N.IS_RETURN]
+    # customer, country and channel are attributes of the order: grouping by them (rather
+    # than aggregating strings) keeps this a hash aggregation
+    keys = [N.ORDER_ID, N.ITEM_ID, N.IS_RETURN, N.CUSTOMER_ID, N.COUNTRY, N.CHANNEL]
     if SOURCE_COL in lines.columns:  # the same order id from two sources is two orders
         keys.insert(0, SOURCE_COL)
-    return lines.groupBy(*keys).agg(
-        F.max(N.CUSTOMER_ID).alias(N.CUSTOMER_ID),
-        F.min(N.ORDER_TS).alias(N.ORDER_TS),
-        F.sum(N.QUANTITY).alias(N.QUANTITY),
-        F.sum(N.REVENUE).alias(N.REVENUE),
-        F.max(N.COUNTRY).alias(N.COUNTRY),
-        F.max(N.CHANNEL).alias(N.CHANNEL),
-        F.count(F.lit(1)).alias(LINES),
-        F.sum(N.UNIT_PRICE).alias(PRICE_SUM),
-        F.min(N.UNIT_PRICE).alias(PRICE_MIN),
-        F.max(N.UNIT_PRICE).alias(PRICE_MAX),
+    # partitioned by item: the collapse and every per-item aggregation downstream (item
+    # features, demand, user x item interactions) then need no further shuffle
+    return (
+        lines.repartition(N.ITEM_ID)
+        .groupBy(*keys)
+        .agg(
+            F.min(N.ORDER_TS).alias(N.ORDER_TS),
+            F.sum(N.QUANTITY).alias(N.QUANTITY),
+            F.sum(N.REVENUE).alias(N.REVENUE),
+            F.count(F.lit(1)).alias(LINES),
+            F.sum(N.UNIT_PRICE).alias(PRICE_SUM),
+            F.min(N.UNIT_PRICE).alias(PRICE_MIN),
+            F.max(N.UNIT_PRICE).alias(PRICE_MAX),
+        )
     )
+
+
+def latest(value: Column, ts: Column) -> Column:
+    """Aggregate: ``value`` of the row with the latest ``ts`` (to the second; ties: the
+    highest value, compared to 1/1000). Rows where either is NULL are ignored.
+
+    Unlike ``max(struct(ts, value))`` this keeps a fixed-width aggregation buffer, so the
+    aggregation stays a hash aggregation instead of falling back to sorting.
+    """
+    tie = F.least(F.greatest(F.round(value * F.lit(1000.0)), F.lit(0.0)), F.lit(99_999_999.0)).cast(
+        "long"
+    )
+    key = F.when(value.isNotNull(), F.unix_seconds(ts) * F.lit(100_000_000) + tie)
+    return F.max_by(value, key)
 
 
 def prepare_events(events: DataFrame | None, as_of: dt.date) -> DataFrame | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from lakecart import names as N
@@ -61,9 +61,6 @@ def calendar_columns(
     ]
 
 
-_METRICS = (N.UNITS, N.UNITS_RETURNED, N.ORDER_COUNT, N.BUYERS, N.REVENUE)
-
-
 def _one_grain(
     o: DataFrame,
     campaigns: DataFrame | None,
@@ -71,40 +68,57 @@ def _one_grain(
     as_of: dt.date,
     holidays: Sequence[dt.date],
 ) -> DataFrame:
-    """Demand rows of one grain. ``o`` must be hash-partitioned by item: both aggregations
-    below then run without a further shuffle."""
+    """Demand rows of one grain. ``o`` (prepared orders) is hash-partitioned by item, so
+    the aggregations and the window below run without a further shuffle."""
     ts = F.col(N.ORDER_TS)
     sale = ~F.col(N.IS_RETURN)
-    facts = (
-        o.withColumn(N.PERIOD_START, period_start(ts, grain))
-        .groupBy(N.ITEM_ID, N.PERIOD_START)
-        .agg(
-            F.coalesce(F.sum(F.when(sale, F.col(N.QUANTITY))), F.lit(0.0)).alias(N.UNITS),
-            F.coalesce(-F.sum(F.when(~sale, F.col(N.QUANTITY))), F.lit(0.0)).alias(
-                N.UNITS_RETURNED
-            ),
-            F.count(F.when(sale, 1)).alias(N.ORDER_COUNT),
-            F.size(F.collect_set(F.when(sale, F.col(N.CUSTOMER_ID)))).cast("long").alias(N.BUYERS),
-            F.coalesce(F.sum(F.when(sale, F.col(N.REVENUE))), F.lit(0.0)).alias(N.REVENUE),
-        )
+    with_period = o.withColumn(N.PERIOD_START, period_start(ts, grain))
+    # buyers: distinct customers per (item, period), counted from (item, period, customer)
+    # rows; both aggregations are clustered by item, like the input, so neither shuffles
+    by_customer = with_period.groupBy(N.ITEM_ID, N.PERIOD_START, N.CUSTOMER_ID).agg(
+        F.coalesce(F.sum(F.when(sale, F.col(N.QUANTITY))), F.lit(0.0)).alias(N.UNITS),
+        F.coalesce(-F.sum(F.when(~sale, F.col(N.QUANTITY))), F.lit(0.0)).alias(N.UNITS_RETURNED),
+        F.count(F.when(sale, 1)).alias(N.ORDER_COUNT),
+        F.coalesce(F.sum(F.when(sale, F.col(N.REVENUE))), F.lit(0.0)).alias(N.REVENUE),
     )
-    # zero-fill: each item's periods from its first to the last before as_of, looked up in
-    # a per-item map of the periods that have data (no join)
+    facts = by_customer.groupBy(N.ITEM_ID, N.PERIOD_START).agg(
+        F.sum(N.UNITS).alias(N.UNITS),
+        F.sum(N.UNITS_RETURNED).alias(N.UNITS_RETURNED),
+        F.sum(N.ORDER_COUNT).alias(N.ORDER_COUNT),
+        F.count(F.when(F.col(N.CUSTOMER_ID).isNotNull() & (F.col(N.ORDER_COUNT) > 0), 1)).alias(
+            N.BUYERS
+        ),
+        F.sum(N.REVENUE).alias(N.REVENUE),
+    )
+    # zero-fill without a join: each period with data also emits the empty periods between
+    # it and the item's next period with data (or the last period before as_of)
+    step_days = _DAYS_IN[grain]
     step = F.expr("INTERVAL 1 DAY") if grain == N.DAY else F.expr("INTERVAL 7 DAYS")
-    per_item = facts.groupBy(N.ITEM_ID).agg(
-        F.min(N.PERIOD_START).alias("_first"),
-        F.map_from_entries(F.collect_list(F.struct(N.PERIOD_START, F.struct(*_METRICS)))).alias(
-            "_by_period"
+    nxt = F.lead(N.PERIOD_START).over(Window.partitionBy(N.ITEM_ID).orderBy(N.PERIOD_START))
+    gap_start = F.date_add(F.col(N.PERIOD_START), step_days)
+    gap_end = F.coalesce(F.date_sub(F.col("_next"), step_days), F.lit(last_period(as_of, grain)))
+    gap = F.when(gap_start <= gap_end, F.sequence(gap_start, gap_end, step)).otherwise(
+        F.array().cast("array<date>")
+    )
+    metrics = [N.UNITS, N.UNITS_RETURNED, N.ORDER_COUNT, N.BUYERS, N.REVENUE]
+    types = {
+        N.UNITS: "double",
+        N.UNITS_RETURNED: "double",
+        N.ORDER_COUNT: "long",
+        N.BUYERS: "long",
+        N.REVENUE: "double",
+    }
+    this = F.struct(F.col(N.PERIOD_START), *[F.col(c).cast(types[c]).alias(c) for c in metrics])
+    zeros = F.transform(
+        gap,
+        lambda d: F.struct(
+            d.alias(N.PERIOD_START), *[F.lit(0).cast(types[c]).alias(c) for c in metrics]
         ),
     )
-    periods = F.sequence(F.col("_first"), F.lit(last_period(as_of, grain)), step)
-    exploded = per_item.select(N.ITEM_ID, "_by_period", F.explode(periods).alias(N.PERIOD_START))
-    value = F.try_element_at(F.col("_by_period"), F.col(N.PERIOD_START))
-    zeros = {N.UNITS: 0.0, N.UNITS_RETURNED: 0.0, N.ORDER_COUNT: 0, N.BUYERS: 0, N.REVENUE: 0.0}
-    filled = exploded.select(
-        N.ITEM_ID,
-        N.PERIOD_START,
-        *[F.coalesce(value.getField(c), F.lit(z)).alias(c) for c, z in zeros.items()],
+    filled = (
+        facts.withColumn("_next", nxt)
+        .select(N.ITEM_ID, F.explode(F.concat(F.array(this), zeros)).alias("_p"))
+        .select(N.ITEM_ID, "_p.*")
     )
     ps = F.col(N.PERIOD_START)
     filled = filled.select(
@@ -172,7 +186,6 @@ def item_demand(
     if o is None:
         o = empty_orders(spark, as_of)
     o = o.select(N.ITEM_ID, N.CUSTOMER_ID, N.ORDER_TS, N.IS_RETURN, N.QUANTITY, N.REVENUE)
-    o = o.repartition(N.ITEM_ID)  # one shuffle shared by every grain's aggregations
     parts = [_one_grain(o, campaigns, g, as_of, holidays) for g in dict.fromkeys(grains)]
     if not parts:
         return spark.createDataFrame([], spec.schema)

@@ -12,6 +12,7 @@ from lakecart import names as N
 from lakecart.features.common import (
     age_days,
     before,
+    latest,
     null_if_absent,
     prepare_events,
     prepare_orders,
@@ -156,12 +157,8 @@ def interactions(
         F.coalesce(F.sum(N.REVENUE), F.lit(0.0)).alias(N.NET_REVENUE),
         F.count(F.when(kind == N.EV_VIEW, 1)).alias(N.VIEWS),
         F.count(F.when(kind == N.EV_CART, 1)).alias(N.CARTS),
-        F.max(F.when(kind == K_RATING, F.struct(F.col(_TS), F.col(N.RATING))))
-        .getField(N.RATING)
-        .alias("_r"),
-        F.max(F.when(kind == K_REVIEW, F.struct(F.col(_TS), F.col(N.RATING))))
-        .getField(N.RATING)
-        .alias("_rv"),
+        latest(F.when(kind == K_RATING, F.col(N.RATING)), F.col(_TS)).alias("_r"),
+        latest(F.when(kind == K_REVIEW, F.col(N.RATING)), F.col(_TS)).alias("_rv"),
         F.min(_TS).alias(N.FIRST_INTERACTION_TS),
         F.max(_TS).alias(N.LAST_INTERACTION_TS),
         F.greatest(F.coalesce(F.sum("_w"), F.lit(0.0)), F.lit(0.0)).alias("_raw"),

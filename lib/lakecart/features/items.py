@@ -18,6 +18,7 @@ from lakecart.features.common import (
     days_before,
     days_to_as_of,
     empty_orders,
+    latest,
     null_if_absent,
     prepare_events,
     prepare_orders,
@@ -85,7 +86,6 @@ def item_features(
             _KIND: F.lit(kind),
             _TS: F.col(ts),
             _RET: null_b,
-            N.CUSTOMER_ID: null_s,
             N.QUANTITY: null_d,
             N.REVENUE: null_d,
             LINES: null_l,
@@ -105,7 +105,6 @@ def item_features(
             N.ORDER_TS,
             **{
                 _RET: F.col(N.IS_RETURN),
-                N.CUSTOMER_ID: F.col(N.CUSTOMER_ID),
                 N.QUANTITY: F.col(N.QUANTITY),
                 N.REVENUE: F.col(N.REVENUE),
                 LINES: F.col(LINES).cast("long"),
@@ -153,10 +152,8 @@ def item_features(
         ),
         F.min(F.when(sale, F.col(PRICE_MIN))).alias(N.PRICE_MIN),
         F.max(F.when(sale, F.col(PRICE_MAX))).alias(N.PRICE_MAX),
-        F.max(F.when(sale, F.struct(ts, F.col(PRICE_MAX)))).getField(PRICE_MAX).alias(N.PRICE_LAST),
-        F.max(F.when(sale & (ts < cutoff), F.struct(ts, F.col(PRICE_MAX))))
-        .getField(PRICE_MAX)
-        .alias("_price_before"),
+        latest(F.when(sale, F.col(PRICE_MAX)), ts).alias(N.PRICE_LAST),
+        latest(F.when(sale & (ts < cutoff), F.col(PRICE_MAX)), ts).alias("_price_before"),
         F.min(F.when(sale, ts)).alias(N.FIRST_SALE_TS),
         F.max(F.when(sale, ts)).alias(N.LAST_SALE_TS),
         F.count(F.when((kind == K_EVENT) & (F.col(N.EVENT_TYPE) == N.EV_VIEW), 1)).alias(N.VIEWS),
@@ -180,14 +177,26 @@ def item_features(
                 N.windowed(N.REVENUE, w)
             )
         )
-    buyer = F.when(sale, F.col(N.CUSTOMER_ID))  # collect_set skips NULLs (guests)
-    aggs.append(F.size(F.collect_set(buyer)).alias(N.BUYERS))
-    for w in wins:
-        recent_buyer = F.when(ts >= days_before(as_of, w), buyer)
-        aggs.append(F.size(F.collect_set(recent_buyer)).alias(N.windowed(N.BUYERS, w)))
     per_item = rows.groupBy(N.ITEM_ID).agg(*aggs)
 
-    out = per_item
+    # distinct buyers: the last purchase per (item, customer), then counts per window
+    last_buy = (
+        o.filter(~F.col(N.IS_RETURN) & F.col(N.CUSTOMER_ID).isNotNull())
+        .groupBy(N.ITEM_ID, N.CUSTOMER_ID)
+        .agg(F.max(N.ORDER_TS).alias("_last"))
+    )
+    buyers = last_buy.groupBy(N.ITEM_ID).agg(
+        F.count(F.lit(1)).alias(N.BUYERS),
+        *[
+            F.count(F.when(F.col("_last") >= days_before(as_of, w), 1)).alias(
+                N.windowed(N.BUYERS, w)
+            )
+            for w in wins
+        ],
+    )
+    out = per_item.join(buyers, N.ITEM_ID, "left")
+    for c in (N.BUYERS, *[N.windowed(N.BUYERS, w) for w in wins]):
+        out = out.withColumn(c, F.coalesce(F.col(c), F.lit(0)))
 
     if products is not None:
         catalogue = products.select(

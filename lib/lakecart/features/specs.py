@@ -221,7 +221,7 @@ def item_features_spec(windows: Sequence[int] = DEFAULT_WINDOWS) -> TableSpec:
             Col(N.PRICE_MEAN, DBL, "mean unit price over sale lines"),
             Col(N.PRICE_MIN, DBL, "lowest unit price over sale lines"),
             Col(N.PRICE_MAX, DBL, "highest unit price over sale lines"),
-            Col(N.PRICE_LAST, DBL, "unit price of the latest sale line"),
+            Col(N.PRICE_LAST, DBL, "highest unit price in the latest sale (by second)"),
             Col(
                 N.PRICE_CHANGE,
                 DBL,

@@ -1,8 +1,9 @@
 """``features.user_features``: one row per customer known before as_of.
 
-Everything is one aggregation per customer over a union of order-level rows, bought
-items, events, ratings, reviews and the customer table (plus one aggregation collapsing
-order lines to orders): no joins, no windows, so the table costs two shuffles.
+Each source (orders, items bought and viewed, events, ratings, reviews, the customer
+table) is aggregated per customer on its own with hash aggregations; the partial rows are
+stacked and merged by one final aggregation per customer (each column comes from exactly
+one source, so ``max`` merges them).
 """
 
 from __future__ import annotations
@@ -10,16 +11,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from lakecart import names as N
 from lakecart.features.common import (
-    MICROS_PER_DAY,
     SOURCE_COL,
     as_of_ts,
     before,
     days_before,
+    days_between,
     days_to_as_of,
     empty_orders,
     null_if_absent,
@@ -28,54 +29,117 @@ from lakecart.features.common import (
     ratio,
     spark_of,
     to_spec,
-    union_all,
 )
 from lakecart.features.specs import user_features_spec
 
-_KIND = "_kind"
-_TS = "_ts"
-_RET = "_ret"
-# row kinds of the union: an order (sales and returns apart), an item bought, an event,
-# a rating, a review, the customer record
-K_ORDER, K_BOUGHT, K_EVENT, K_RATING, K_REVIEW, K_CUSTOMER = "o", "b", "e", "r", "v", "c"
+_FIRST_ANY = "_first_any"
+_SIGNUP = "_signup"
+_CUSTOMER_COUNTRY = "_customer_country"
+_ORDER_COUNTRY = "_order_country"
 
 
-def gap_stats(sorted_micros: Column) -> tuple[Column, Column]:
-    """Mean and sample standard deviation of the days between consecutive times.
-
-    Args:
-        sorted_micros: An ascending array of epoch microseconds.
-
-    Returns:
-        (mean, std): NULL with fewer than 2 (mean) or 3 (std) times.
-    """
-    t = sorted_micros
-    n = F.size(t)
-    gaps = F.transform(
-        F.slice(t, 2, F.greatest(n - 1, F.lit(0))),
-        lambda x, i: (x - F.get(t, i)) / F.lit(float(MICROS_PER_DAY)),
-    )
-    k = F.size(gaps)
-    total = F.aggregate(gaps, F.lit(0.0), lambda acc, x: acc + x)
-    mean = F.when(k >= 1, total / k)
-    squares = F.aggregate(gaps, F.lit(0.0), lambda acc, x: acc + (x - mean) * (x - mean))
-    std = F.when(k >= 2, F.sqrt(squares / (k - 1)))
-    return mean, std
+def stack(parts: list[DataFrame], key: str) -> DataFrame:
+    """Union DataFrames that share ``key`` and have otherwise different columns (NULL-filled)."""
+    types: dict[str, str] = {}
+    for p in parts:
+        for f in p.schema.fields:
+            if f.name != key:
+                types.setdefault(f.name, f.dataType.simpleString())
+    out = None
+    for p in parts:
+        have = set(p.columns)
+        cols = [F.col(key)] + [
+            F.col(c) if c in have else F.lit(None).cast(t).alias(c) for c, t in types.items()
+        ]
+        sel = p.select(*cols)
+        out = sel if out is None else out.unionByName(sel)
+    assert out is not None
+    return out
 
 
-def _order_level(o: DataFrame) -> DataFrame:
-    """One row per customer order (sales and returns apart)."""
-    keys = [c for c in (SOURCE_COL,) if c in o.columns] + [N.ORDER_ID, N.IS_RETURN]
-    return (
+def _order_parts(o: DataFrame, as_of: dt.date, windows: Sequence[int]) -> list[DataFrame]:
+    """Per-customer order aggregates, the gaps between orders, and the main country and channel
+    (most frequent over the orders; ties: the smallest)."""
+    keys = [c for c in (SOURCE_COL,) if c in o.columns] + [
+        N.ORDER_ID,
+        N.IS_RETURN,
+        N.COUNTRY,
+        N.CHANNEL,
+    ]
+    orders = (
         o.filter(F.col(N.CUSTOMER_ID).isNotNull())
         .groupBy(N.CUSTOMER_ID, *keys)
         .agg(
             F.min(N.ORDER_TS).alias(N.ORDER_TS),
             F.sum(N.QUANTITY).alias(N.QUANTITY),
             F.sum(N.REVENUE).alias(N.REVENUE),
-            F.max(N.COUNTRY).alias(N.COUNTRY),
-            F.max(N.CHANNEL).alias(N.CHANNEL),
         )
+    )
+    ts, ret = F.col(N.ORDER_TS), F.col(N.IS_RETURN)
+    sale = ~ret
+    previous = (
+        Window.partitionBy(N.CUSTOMER_ID)
+        .orderBy(N.ORDER_TS, *keys)
+        .rowsBetween(Window.unboundedPreceding, -1)
+    )
+    prev_sale = F.max(F.when(sale, ts)).over(previous)
+    gap = F.when(sale, days_between(prev_sale, ts))
+    aggs = [
+        F.min(F.when(sale, ts)).alias(N.FIRST_ORDER_TS),
+        F.max(F.when(sale, ts)).alias(N.LAST_ORDER_TS),
+        F.count(F.when(sale, 1)).alias(N.FREQUENCY),
+        F.sum(N.REVENUE).alias(N.MONETARY),
+        F.sum(F.when(sale, F.col(N.REVENUE))).alias("_sales"),
+        F.sum(F.when(sale, F.col(N.QUANTITY))).alias("_units"),
+        F.coalesce(-F.sum(F.when(ret, F.col(N.QUANTITY))), F.lit(0.0)).alias(N.UNITS_RETURNED),
+        F.avg("_gap").alias(N.DAYS_BETWEEN_ORDERS_MEAN),
+        F.stddev_samp("_gap").alias(N.DAYS_BETWEEN_ORDERS_STD),
+        F.min(ts).alias(_FIRST_ANY),
+    ]
+    for w in sorted(set(windows)):
+        recent = ts >= days_before(as_of, w)
+        aggs.append(F.count(F.when(sale & recent, 1)).alias(N.windowed(N.ORDER_COUNT, w)))
+        aggs.append(
+            F.coalesce(F.sum(F.when(recent, F.col(N.REVENUE))), F.lit(0.0)).alias(
+                N.windowed(N.REVENUE, w)
+            )
+        )
+    # order-level rows are few (one per order): the modes' object aggregation is cheap here
+    aggs.append(F.mode(F.when(sale, F.col(N.COUNTRY)), deterministic=True).alias(_ORDER_COUNTRY))
+    aggs.append(F.mode(F.when(sale, F.col(N.CHANNEL)), deterministic=True).alias(N.MAIN_CHANNEL))
+    return [orders.withColumn("_gap", gap).groupBy(N.CUSTOMER_ID).agg(*aggs)]
+
+
+def _item_part(o: DataFrame, events: DataFrame | None, products: DataFrame | None) -> DataFrame:
+    """Distinct items and categories bought, and how many viewed items were bought."""
+    bought = o.filter(~F.col(N.IS_RETURN) & F.col(N.CUSTOMER_ID).isNotNull()).select(
+        N.CUSTOMER_ID, N.ITEM_ID, F.lit(1).alias("_bought"), F.lit(0).alias("_viewed")
+    )
+    pairs = bought
+    if events is not None:
+        viewed = events.filter(
+            (F.col(N.EVENT_TYPE) == N.EV_VIEW) & F.col(N.ITEM_ID).isNotNull()
+        ).select(
+            F.col(N.USER_ID).alias(N.CUSTOMER_ID),
+            N.ITEM_ID,
+            F.lit(0).alias("_bought"),
+            F.lit(1).alias("_viewed"),
+        )
+        pairs = pairs.unionByName(viewed)
+    pairs = pairs.groupBy(N.CUSTOMER_ID, N.ITEM_ID).agg(
+        F.max("_bought").alias("_bought"), F.max("_viewed").alias("_viewed")
+    )
+    if products is not None:
+        pairs = pairs.join(products.select(N.ITEM_ID, N.CATEGORY), N.ITEM_ID, "left")
+    else:
+        pairs = pairs.withColumn(N.CATEGORY, F.lit(None).cast("string"))
+    return pairs.groupBy(N.CUSTOMER_ID).agg(
+        F.sum("_bought").cast("long").alias(N.DISTINCT_ITEMS),
+        F.count_distinct(F.when(F.col("_bought") == 1, F.col(N.CATEGORY))).alias(
+            N.DISTINCT_CATEGORIES
+        ),
+        F.sum("_viewed").cast("long").alias("_viewed_items"),
+        F.sum(F.col("_viewed") * F.col("_bought")).cast("long").alias("_viewed_bought"),
     )
 
 
@@ -111,144 +175,104 @@ def user_features(
     o = prepare_orders(orders, as_of)
     if o is None:
         o = empty_orders(spark, as_of)
-
-    nulls = {
-        _TS: "timestamp",
-        _RET: "boolean",
-        N.QUANTITY: "double",
-        N.REVENUE: "double",
-        N.COUNTRY: "string",
-        N.CHANNEL: "string",
-        N.EVENT_TYPE: "string",
-        N.SESSION_ID: "string",
-        N.ITEM_ID: "string",
-        N.CATEGORY: "string",
-        N.RATING: "double",
-    }
-
-    def part(df: DataFrame, kind: str, **cols: Column) -> DataFrame:
-        out = [F.col(N.CUSTOMER_ID).alias(N.CUSTOMER_ID), F.lit(kind).alias(_KIND)]
-        out += [(cols[c] if c in cols else F.lit(None).cast(t)).alias(c) for c, t in nulls.items()]
-        return df.select(*out)
-
-    ol = _order_level(o)
-    bought = o.filter(~F.col(N.IS_RETURN) & F.col(N.CUSTOMER_ID).isNotNull())
-    if products is not None:
-        bought = bought.join(products.select(N.ITEM_ID, N.CATEGORY), N.ITEM_ID, "left")
-    else:
-        bought = bought.withColumn(N.CATEGORY, F.lit(None).cast("string"))
-    parts = [
-        part(
-            ol,
-            K_ORDER,
-            **{
-                _TS: F.col(N.ORDER_TS),
-                _RET: F.col(N.IS_RETURN),
-                N.QUANTITY: F.col(N.QUANTITY),
-                N.REVENUE: F.col(N.REVENUE),
-                N.COUNTRY: F.col(N.COUNTRY),
-                N.CHANNEL: F.col(N.CHANNEL),
-            },
-        ),
-        part(bought, K_BOUGHT, **{N.ITEM_ID: F.col(N.ITEM_ID), N.CATEGORY: F.col(N.CATEGORY)}),
-    ]
     e = prepare_events(events, as_of)
+
+    parts = [*_order_parts(o, as_of, windows), _item_part(o, e, products)]
     if e is not None:
-        cols = (N.EVENT_TYPE, N.SESSION_ID, N.ITEM_ID)
+        ev = F.col(N.EVENT_TYPE)
         parts.append(
-            part(
-                e.withColumnRenamed(N.USER_ID, N.CUSTOMER_ID),
-                K_EVENT,
-                **{_TS: F.col(N.EVENT_TS)},
-                **{c: F.col(c) for c in cols},
+            e.groupBy(F.col(N.USER_ID).alias(N.CUSTOMER_ID)).agg(
+                F.count(F.when(ev == N.EV_VIEW, 1)).alias(N.VIEWS),
+                F.count(F.when(ev == N.EV_CART, 1)).alias(N.CARTS),
+                F.count_distinct(N.SESSION_ID).alias(N.SESSIONS),
+                F.min(N.EVENT_TS).alias("_first_event"),
             )
         )
     if ratings is not None:
-        r = before(ratings, N.RATING_TS, as_of).withColumnRenamed(N.USER_ID, N.CUSTOMER_ID)
-        parts.append(part(r, K_RATING, **{_TS: F.col(N.RATING_TS)}))
-    if reviews is not None:
-        v = before(reviews, N.REVIEW_TS, as_of).filter(F.col(N.CUSTOMER_ID).isNotNull())
         parts.append(
-            part(v, K_REVIEW, **{_TS: F.col(N.REVIEW_TS), N.RATING: F.col(N.RATING).cast("double")})
+            before(ratings, N.RATING_TS, as_of)
+            .groupBy(F.col(N.USER_ID).alias(N.CUSTOMER_ID))
+            .agg(F.min(N.RATING_TS).alias("_first_rating"))
         )
-    if customers is not None:
-        signed_up = F.when(F.col(N.SIGNUP_TS) < as_of_ts(as_of), F.col(N.SIGNUP_TS))
-        parts.append(part(customers, K_CUSTOMER, **{_TS: signed_up, N.COUNTRY: F.col(N.COUNTRY)}))
-    rows = union_all(parts)
-
-    kind, ts, ret = F.col(_KIND), F.col(_TS), F.col(_RET)
-    is_order = kind == K_ORDER
-    sale = is_order & ~ret
-    is_event = kind == K_EVENT
-    aggs = [
-        F.min(F.when(sale, ts)).alias(N.FIRST_ORDER_TS),
-        F.max(F.when(sale, ts)).alias(N.LAST_ORDER_TS),
-        F.count(F.when(sale, 1)).alias(N.FREQUENCY),
-        F.coalesce(F.sum(F.when(is_order, F.col(N.REVENUE))), F.lit(0.0)).alias(N.MONETARY),
-        F.sum(F.when(sale, F.col(N.REVENUE))).alias("_sales"),
-        F.sum(F.when(sale, F.col(N.QUANTITY))).alias("_units"),
-        F.coalesce(-F.sum(F.when(is_order & ret, F.col(N.QUANTITY))), F.lit(0.0)).alias(
-            N.UNITS_RETURNED
-        ),
-        F.array_sort(F.collect_list(F.when(sale, F.unix_micros(ts)))).alias("_sale_times"),
-        F.mode(F.when(sale, F.col(N.COUNTRY)), deterministic=True).alias("_order_country"),
-        F.mode(F.when(sale, F.col(N.CHANNEL)), deterministic=True).alias(N.MAIN_CHANNEL),
-        F.collect_set(F.when(kind == K_BOUGHT, F.col(N.ITEM_ID))).alias("_bought"),
-        F.collect_set(F.when(kind == K_BOUGHT, F.col(N.CATEGORY))).alias("_categories"),
-        F.collect_set(
-            F.when(is_event & (F.col(N.EVENT_TYPE) == N.EV_VIEW), F.col(N.ITEM_ID))
-        ).alias("_viewed"),
-        F.count(F.when(is_event & (F.col(N.EVENT_TYPE) == N.EV_VIEW), 1)).alias(N.VIEWS),
-        F.count(F.when(is_event & (F.col(N.EVENT_TYPE) == N.EV_CART), 1)).alias(N.CARTS),
-        F.size(F.collect_set(F.when(is_event, F.col(N.SESSION_ID)))).alias(N.SESSIONS),
-        F.count(F.when(kind == K_REVIEW, 1)).alias(N.REVIEW_COUNT),
-        F.avg(F.when(kind == K_REVIEW, F.col(N.RATING))).alias(N.REVIEW_MEAN_RATING),
-        F.min(F.when(kind == K_CUSTOMER, ts)).alias("_signup"),
-        F.min(F.when(~kind.isin(K_CUSTOMER, K_BOUGHT), ts)).alias("_first_activity"),
-        F.max(F.when(kind == K_CUSTOMER, F.col(N.COUNTRY))).alias("_customer_country"),
-    ]
-    for w in sorted(set(windows)):
-        recent = ts >= days_before(as_of, w)
-        aggs.append(F.count(F.when(sale & recent, 1)).alias(N.windowed(N.ORDER_COUNT, w)))
-        aggs.append(
-            F.coalesce(F.sum(F.when(is_order & recent, F.col(N.REVENUE))), F.lit(0.0)).alias(
-                N.windowed(N.REVENUE, w)
+    if reviews is not None:
+        parts.append(
+            before(reviews, N.REVIEW_TS, as_of)
+            .filter(F.col(N.CUSTOMER_ID).isNotNull())
+            .groupBy(N.CUSTOMER_ID)
+            .agg(
+                F.count(F.lit(1)).alias(N.REVIEW_COUNT),
+                F.avg(F.col(N.RATING).cast("double")).alias(N.REVIEW_MEAN_RATING),
+                F.min(N.REVIEW_TS).alias("_first_review"),
             )
         )
-    base = (
-        rows.groupBy(N.CUSTOMER_ID)
-        .agg(*aggs)
-        .filter(F.col("_first_activity").isNotNull() | F.col("_signup").isNotNull())
+    if customers is not None:
+        parts.append(
+            customers.select(
+                N.CUSTOMER_ID,
+                F.when(F.col(N.SIGNUP_TS) < as_of_ts(as_of), F.col(N.SIGNUP_TS)).alias(_SIGNUP),
+                F.col(N.COUNTRY).alias(_CUSTOMER_COUNTRY),
+            )
+        )
+    stacked = stack(parts, N.CUSTOMER_ID)
+    merged = stacked.groupBy(N.CUSTOMER_ID).agg(
+        *[F.max(c).alias(c) for c in stacked.columns if c != N.CUSTOMER_ID]
     )
 
-    has_events, has_reviews, has_products = (
-        events is not None,
-        reviews is not None,
-        products is not None,
+    def col(name: str, dtype: str) -> Column:  # a column some sources may not have produced
+        return F.col(name) if name in merged.columns else F.lit(None).cast(dtype)
+
+    first_activity = F.least(
+        col(_FIRST_ANY, "timestamp"),
+        col("_first_event", "timestamp"),
+        col("_first_rating", "timestamp"),
+        col("_first_review", "timestamp"),
     )
-    gap_mean, gap_std = gap_stats(F.col("_sale_times"))
-    viewed_bought = F.size(F.array_intersect(F.col("_bought"), F.col("_viewed")))
-    out = base.select(
-        "*",
+    signup = col(_SIGNUP, "timestamp")
+    has_events, has_reviews = e is not None, reviews is not None
+    zero = F.lit(0)
+    out = merged.filter(first_activity.isNotNull() | signup.isNotNull()).select(
+        N.CUSTOMER_ID,
+        N.FIRST_ORDER_TS,
+        N.LAST_ORDER_TS,
         days_to_as_of(F.col(N.LAST_ORDER_TS), as_of).alias(N.RECENCY_DAYS),
-        days_to_as_of(F.least(F.col("_signup"), F.col("_first_activity")), as_of).alias(
-            N.TENURE_DAYS
-        ),
+        F.coalesce(F.col(N.FREQUENCY), zero).alias(N.FREQUENCY),
+        F.coalesce(F.col(N.MONETARY), F.lit(0.0)).alias(N.MONETARY),
+        days_to_as_of(F.least(signup, first_activity), as_of).alias(N.TENURE_DAYS),
         ratio(F.col("_sales"), F.col(N.FREQUENCY)).alias(N.AVG_ORDER_VALUE),
         ratio(F.col("_units"), F.col(N.FREQUENCY)).alias(N.ITEMS_PER_ORDER),
+        F.coalesce(F.col(N.UNITS_RETURNED), F.lit(0.0)).alias(N.UNITS_RETURNED),
         ratio(F.col(N.UNITS_RETURNED), F.col("_units")).alias(N.RETURN_RATE),
-        F.size(F.col("_bought")).alias(N.DISTINCT_ITEMS),
-        null_if_absent(has_products, F.size(F.col("_categories"))).alias(N.DISTINCT_CATEGORIES),
-        gap_mean.alias(N.DAYS_BETWEEN_ORDERS_MEAN),
-        gap_std.alias(N.DAYS_BETWEEN_ORDERS_STD),
-        null_if_absent(has_events, ratio(viewed_bought, F.size(F.col("_viewed")))).alias(
+        F.coalesce(F.col(N.DISTINCT_ITEMS), zero).alias(N.DISTINCT_ITEMS),
+        null_if_absent(products is not None, F.coalesce(F.col(N.DISTINCT_CATEGORIES), zero)).alias(
+            N.DISTINCT_CATEGORIES
+        ),
+        N.DAYS_BETWEEN_ORDERS_MEAN,
+        N.DAYS_BETWEEN_ORDERS_STD,
+        *[
+            F.coalesce(F.col(N.windowed(N.ORDER_COUNT, w)), zero).alias(
+                N.windowed(N.ORDER_COUNT, w)
+            )
+            for w in windows
+        ],
+        *[
+            F.coalesce(F.col(N.windowed(N.REVENUE, w)), F.lit(0.0)).alias(N.windowed(N.REVENUE, w))
+            for w in windows
+        ],
+        *[
+            null_if_absent(has_events, F.coalesce(col(c, "long"), zero)).alias(c)
+            for c in (N.VIEWS, N.CARTS, N.SESSIONS)
+        ],
+        null_if_absent(has_events, ratio(F.col("_viewed_bought"), F.col("_viewed_items"))).alias(
             N.VIEW_TO_PURCHASE
         ),
-        F.coalesce(F.col("_order_country"), F.col("_customer_country")).alias(N.MAIN_COUNTRY),
+        null_if_absent(has_reviews, F.coalesce(col(N.REVIEW_COUNT, "long"), zero)).alias(
+            N.REVIEW_COUNT
+        ),
+        null_if_absent(has_reviews, col(N.REVIEW_MEAN_RATING, "double")).alias(
+            N.REVIEW_MEAN_RATING
+        ),
+        F.coalesce(F.col(_ORDER_COUNTRY), col(_CUSTOMER_COUNTRY, "string")).alias(N.MAIN_COUNTRY),
+        N.MAIN_CHANNEL,
         F.lit(as_of).alias(N.AS_OF),
     )
-    for c in (N.VIEWS, N.CARTS, N.SESSIONS):
-        out = out.withColumn(c, null_if_absent(has_events, F.col(c)))
-    for c in (N.REVIEW_COUNT, N.REVIEW_MEAN_RATING):
-        out = out.withColumn(c, null_if_absent(has_reviews, F.col(c)))
     return to_spec(out, spec)

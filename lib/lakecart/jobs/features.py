@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pyspark.sql import SparkSession
@@ -80,16 +81,25 @@ def build(
         st["as_of"] = as_of.isoformat()
     try:
         frames = build_features(prepared, as_of, config.features, tables)
-        for name, df in frames.items():
+
+        def write(name: str) -> None:
             spec = specs[name]
             with ctx.stage(f"features: write {spec.full_name}") as st:
-                lh.replace_where(df, spec, snapshot_condition(as_of))
+                lh.replace_where(frames[name], spec, snapshot_condition(as_of))
                 n = _rows_written(lh, spec)
                 written[spec.full_name] = n
                 st.update(rows=n, as_of=as_of.isoformat())
+
+        # The tables are independent Spark jobs over the same cached input: submitted
+        # together they keep every core busy (many of their stages are a single task).
+        workers = max(1, min(config.features.write_parallelism, len(frames)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="features") as pool:
+            for future in [pool.submit(write, name) for name in frames]:
+                future.result()  # re-raises the first failure
     finally:
         for df in cached:
             df.unpersist()
+    written = {specs[n].full_name: written[specs[n].full_name] for n in frames}
     ctx.rows_in += rows_in
     ctx.rows_out += sum(n or 0 for n in written.values())
     return written

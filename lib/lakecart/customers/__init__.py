@@ -1,0 +1,1 @@
+"""Customer intelligence: RFM segments, clusters, churn, CLV and purchase propensity."""
