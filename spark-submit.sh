@@ -17,6 +17,10 @@ shipped to the executors.
 jobs:
   ingest --source S --path P   land raw data as bronze, clean it into silver, quarantine rejects
   generate --scale N --seed K  write a synthetic shop in the landing format, then ingest it
+  features                     build the point-in-time feature tables as of --as-of
+  recommend                    train ALS + baselines + hybrid, publish recommendations
+  forecast                     train the demand forecast, publish it and the inventory plan
+  customers                    publish RFM segments, clusters, churn/CLV/propensity scores
   pipeline [--source S --path P]  everything in order (the synthetic demo without a source)
 
 options (every job):

@@ -24,6 +24,11 @@ from lakecart.tables import Lakehouse
 log = logging.getLogger("lakecart")
 
 # Later stages, in order; each is run when its module exists.
+# The metrics the summary shows (all of them stay in ops.model_metrics).
+HEADLINE_METRICS = ("ndcg", "precision", "wape", "coverage_p10_p90", "auc", "brier", "mae")
+HEADLINE_SPLITS = (N.SPLIT_HOLDOUT, N.SPLIT_BACKTEST, N.SPLIT_VALIDATION)
+HEADLINE_K = (0, 10)
+
 STAGES = ("features", "recommend", "forecast", "customers", "basket", "fraud", "sentiment", "marketing", "report")
 
 
@@ -55,18 +60,25 @@ def summary(lh: Lakehouse, run_ids: list[str]) -> str:
             lines += ["", f"{'quarantine: entity / reason':<44}{'rows':>10}"]
             lines += [f"  {r[N.ENTITY] + ' / ' + r[N.REASON]:<42}{r['count']:>10,}" for r in q]
     if lh.exists(MODEL_METRICS) and run_ids:
-        m = (
-            lh.read(MODEL_METRICS)
-            .filter(F.col(N.RUN_ID).isin(run_ids))
-            .orderBy(N.MODEL, N.METRIC, N.K)
-            .collect()  # one row per model x metric x k of this pipeline run
+        metrics = lh.read(MODEL_METRICS).filter(F.col(N.RUN_ID).isin(run_ids))
+        headline = metrics.filter(
+            F.col(N.METRIC).isin(*HEADLINE_METRICS)
+            & F.col(N.SPLIT).isin(*HEADLINE_SPLITS)
+            & (F.col(N.K).isNull() | F.col(N.K).isin(*HEADLINE_K))
         )
+        m = headline.orderBy(N.MODEL, N.METRIC, N.K).limit(60).collect()  # bounded
+        total = metrics.count()
         if m:
-            lines += ["", f"{'model':<18}{'metric':<16}{'k':>4}{'value':>10}  {'baseline':<18}{'value':>10}"]
+            lines += [
+                "",
+                f"headline metrics ({len(m)} of {total:,} rows in ops.model_metrics for this run)",
+                f"{'model':<22}{'split':<11}{'metric':<12}{'k':>4}{'value':>11}  {'baseline':<20}{'value':>11}",
+            ]
             for r in m:
                 bv = "" if r[N.BASELINE_VALUE] is None else f"{r[N.BASELINE_VALUE]:.4f}"
+                v = "" if r[N.VALUE] is None else f"{r[N.VALUE]:.4f}"
                 lines.append(
-                    f"{r[N.MODEL]:<18}{r[N.METRIC]:<16}{r[N.K] or '':>4}{r[N.VALUE]:>10.4f}  {r[N.BASELINE] or '':<18}{bv:>10}"
+                    f"{r[N.MODEL]:<22}{(r[N.SPLIT] or ''):<11}{r[N.METRIC]:<12}{r[N.K] or '':>4}{v:>11}  {r[N.BASELINE] or '':<20}{bv:>11}"
                 )
     lines.append("=" * 60)
     return "\n".join(lines)
