@@ -21,6 +21,22 @@ def test_set_overrides_are_typed():
     assert str(cfg.as_of_date()) == "2011-11-01"
 
 
+def test_set_reaches_dotted_keys_of_mappings():
+    # spark.conf keys contain dots themselves: the rest of the key is one mapping key
+    cfg = load_config(
+        "local",
+        overrides=[
+            "spark.conf.spark.ui.showConsoleProgress=false",
+            "features.event_weights.view=2",
+            "forecast.service_levels.A=0.99",
+        ],
+    )
+    assert cfg.spark.conf["spark.ui.showConsoleProgress"] == "false"
+    assert "spark" not in cfg.spark.conf
+    assert cfg.features.event_weights["view"] == 2.0
+    assert cfg.forecast.service_levels["A"] == 0.99
+
+
 def test_unknown_key_names_the_key():
     with pytest.raises(ConfigError, match="ingest.max_rejects"):
         load_config("local", overrides=["ingest.max_rejects=0.2"])

@@ -171,7 +171,7 @@ class RecommendConfig:
 
     Attributes:
         top_n: Recommendations per user in ``gold.recommendations``.
-        similar_k: Similar items per item in ``gold.similar_items``.
+        similar_k: Similar items per item and method in ``gold.similar_items``.
         popular_n: Items per segment in ``gold.popular_items``.
         eval_k: Cut-off of the ranking metrics in ``ops.model_metrics``.
         exclude_purchased: Drop items the user already interacted with (false for
@@ -179,6 +179,36 @@ class RecommendConfig:
         inactive_item_days: Items not sold (or interacted with) in this many days before
             as_of are not recommended; null disables.
         seed: Seed of every random choice (splits, ALS initialisation).
+        split: How validation and holdout are carved from the data before as_of:
+            ``chronological`` (the last periods), ``random`` (per-user random, for
+            ratings-only data) or ``auto`` (random when silver has only ratings).
+        holdout_days: Chronological holdout: the last this many days before as_of.
+        validation_days: Chronological validation: this many days before the holdout.
+        holdout_share: Random splits: each user's share of rows held out (holdout, then
+            validation from the rest).
+        popular_days: Popularity counts distinct users in this many days before the cut
+            (ties broken by all-time users).
+        als_ranks: ALS rank candidates (the first value of each list is the starting point
+            of the one-at-a-time search on the validation split).
+        als_reg_params: ALS regParam candidates.
+        als_alphas: ALS alpha (confidence scaling) candidates.
+        als_max_iters: ALS maxIter candidates.
+        als_confidences: ALS confidence candidates: ``weight`` (interactions.weight) and/or
+            ``binary`` (1 per interaction).
+        checkpoint_interval: ALS checkpoint interval (iterations) so long runs cannot
+            overflow the stack.
+        cf_similarities: Item-to-item candidates: ``ease``, ``cosine``, ``jaccard``, ``lift``.
+        ease_factors: EASE regularisation candidates, as multiples of the mean item count.
+        ease_max_items: Largest catalogue for EASE and dense item-to-item scoring (an
+            items x items matrix is inverted and broadcast); larger catalogues use top-K
+            co-occurrence neighbours computed in Spark.
+        cf_top_k: Neighbours kept per item for sparse item-to-item and content scoring.
+        cf_max_user_items: Each user's most recent items counted in co-occurrences.
+        content_max_df: Terms in more than this share of items are not used to pair items
+            in the TF-IDF similarity (they weigh little and pair almost everything).
+        blend_step: Grid step of the ALS / item-CF share of the hybrid.
+        min_users: Fewer users with interactions than this: the job skips.
+        min_items: Fewer items with interactions than this: the job skips.
     """
 
     top_n: int = 20
@@ -188,6 +218,55 @@ class RecommendConfig:
     exclude_purchased: bool = True
     inactive_item_days: int | None = 180
     seed: int = 42
+    split: str = "auto"
+    holdout_days: int = 28
+    validation_days: int = 28
+    holdout_share: float = 0.2
+    popular_days: int = 90
+    als_ranks: list[int] = field(default_factory=lambda: [64])
+    als_reg_params: list[float] = field(default_factory=lambda: [0.5, 2.0])
+    als_alphas: list[float] = field(default_factory=lambda: [10.0, 30.0])
+    als_max_iters: list[int] = field(default_factory=lambda: [10])
+    als_confidences: list[str] = field(default_factory=lambda: ["weight"])
+    checkpoint_interval: int = 5
+    cf_similarities: list[str] = field(default_factory=lambda: ["ease", "cosine", "jaccard"])
+    ease_factors: list[float] = field(default_factory=lambda: [10.0, 30.0, 100.0])
+    ease_max_items: int = 6000
+    cf_top_k: int = 100
+    cf_max_user_items: int = 300
+    content_max_df: float = 0.05
+    blend_step: float = 0.25
+    min_users: int = 10
+    min_items: int = 10
+
+    def __post_init__(self) -> None:
+        for key in ("top_n", "similar_k", "popular_n", "eval_k", "holdout_days", "validation_days", "popular_days", "checkpoint_interval", "cf_top_k", "cf_max_user_items", "ease_max_items"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"recommend.{key}: must be >= 1")
+        if self.inactive_item_days is not None and self.inactive_item_days < 1:
+            raise ConfigError("recommend.inactive_item_days: must be >= 1 or null")
+        if self.split not in ("auto", "chronological", "random"):
+            raise ConfigError(f"recommend.split: expected auto, chronological or random, got {self.split!r}")
+        if not 0.0 < self.holdout_share < 0.5:
+            raise ConfigError("recommend.holdout_share: must be in (0, 0.5)")
+        if not 0.0 < self.content_max_df <= 1.0:
+            raise ConfigError("recommend.content_max_df: must be in (0, 1]")
+        if not 0.0 < self.blend_step <= 1.0:
+            raise ConfigError("recommend.blend_step: must be in (0, 1]")
+        lists = {"als_ranks": self.als_ranks, "als_reg_params": self.als_reg_params, "als_alphas": self.als_alphas, "als_max_iters": self.als_max_iters, "als_confidences": self.als_confidences, "cf_similarities": self.cf_similarities, "ease_factors": self.ease_factors}
+        for key, values in lists.items():
+            if not values:
+                raise ConfigError(f"recommend.{key}: needs at least one value")
+        if any(x < 1 for x in self.als_ranks + self.als_max_iters):
+            raise ConfigError("recommend.als_ranks / als_max_iters: must be >= 1")
+        if any(x < 0 for x in self.als_reg_params + self.als_alphas) or any(x <= 0 for x in self.ease_factors):
+            raise ConfigError("recommend.als_reg_params / als_alphas must be >= 0, ease_factors > 0")
+        bad = [c for c in self.als_confidences if c not in ("weight", "binary")]
+        if bad:
+            raise ConfigError(f"recommend.als_confidences: expected weight and/or binary, got {bad}")
+        bad = [c for c in self.cf_similarities if c not in ("ease", "cosine", "jaccard", "lift")]
+        if bad:
+            raise ConfigError(f"recommend.cf_similarities: expected ease, cosine, jaccard or lift, got {bad}")
 
 
 @dataclass
@@ -196,19 +275,105 @@ class ForecastConfig:
 
     Attributes:
         grain: ``week`` (ISO weeks from Monday) or ``day``.
-        horizon: Periods ahead (1..H).
+        horizon: Periods ahead (1..H); null: 4 for weeks, 28 for days.
         seed: Seed of every random choice.
+        active_days: Items sold in this many days before as_of are forecast; it is also
+            the window of each item's level (mean demand) that scales its features.
+        min_history_days: Items first sold fewer days before the origin get the moving-mean
+            fallback forecast (``model_version`` ends with ``-fallback``).
+        train_origins: Forecast origins (periods) before a cutoff the model is trained on.
+        origin_step: Periods between training origins; null: 1 for weeks, 7 for days.
+        backtest_cutoffs: Rolling-origin backtest cutoffs before as_of (fewer are used when
+            the history is short; none: the job skips).
+        backtest_step: Periods between backtest cutoffs; null: 2 for weeks, 7 for days.
+        target: ``ratio`` (units / item level, weighted by the level) or ``units``.
+        loss: GBT loss, ``absolute`` (WAPE's) or ``squared``.
+        target_cap: Targets are capped at this many times the item's level.
+        max_iter: GBT iterations.
+        max_depth: GBT tree depth.
+        step_size: GBT learning rate.
+        subsampling_rate: Share of rows each tree sees.
+        interval_low: Lower quantile of the published interval (``yhat_p10``).
+        interval_high: Upper quantile of the published interval (``yhat_p90``).
+        abc_cutoffs: Cumulative revenue shares closing class A and class B (C is the rest).
+        abc_days: Days of revenue before as_of that rank items into ABC classes.
+        service_levels: Target cycle service level per ABC class.
+        lead_time_days: Supplier lead time when silver.inventory has none.
+        lead_time_std_days: Standard deviation of the lead time when silver.inventory has none.
+        order_cost: Fixed cost of one replenishment order when silver.inventory has none.
+        unit_cost_share: Unit cost as a share of the last selling price when silver.inventory
+            has no unit cost.
+        holding_rate: Yearly holding cost as a share of the unit cost (H in EOQ).
     """
 
     grain: str = "week"
-    horizon: int = 4
+    horizon: int | None = None
     seed: int = 42
+    active_days: int = 91
+    min_history_days: int = 28
+    train_origins: int = 26
+    origin_step: int | None = None
+    backtest_cutoffs: int = 4
+    backtest_step: int | None = None
+    target: str = "ratio"
+    loss: str = "absolute"
+    target_cap: float = 8.0
+    max_iter: int = 40
+    max_depth: int = 5
+    step_size: float = 0.1
+    subsampling_rate: float = 0.8
+    interval_low: float = 0.1
+    interval_high: float = 0.9
+    abc_cutoffs: list[float] = field(default_factory=lambda: [0.8, 0.95])
+    abc_days: int = 365
+    service_levels: dict[str, float] = field(
+        default_factory=lambda: {"A": 0.98, "B": 0.95, "C": 0.90}
+    )
+    lead_time_days: float = 14.0
+    lead_time_std_days: float = 3.0
+    order_cost: float = 50.0
+    unit_cost_share: float = 0.6
+    holding_rate: float = 0.25
 
     def __post_init__(self) -> None:
         if self.grain not in ("day", "week"):
             raise ConfigError(f"forecast.grain: expected day or week, got {self.grain!r}")
+        if self.horizon is None:
+            self.horizon = 4 if self.grain == "week" else 28
         if self.horizon < 1:
             raise ConfigError("forecast.horizon: must be >= 1")
+        levels = {}
+        for k, v in self.service_levels.items():
+            try:
+                levels[str(k)] = float(v)
+            except (TypeError, ValueError):
+                raise ConfigError(f"forecast.service_levels.{k}: expected a number") from None
+        if sorted(levels) != ["A", "B", "C"] or not all(0.5 <= x < 1 for x in levels.values()):
+            raise ConfigError("forecast.service_levels: expected A, B and C in [0.5, 1)")
+        self.service_levels = levels
+        if self.target not in ("ratio", "units"):
+            raise ConfigError(f"forecast.target: expected ratio or units, got {self.target!r}")
+        if self.loss not in ("absolute", "squared"):
+            raise ConfigError(f"forecast.loss: expected absolute or squared, got {self.loss!r}")
+        a = self.abc_cutoffs
+        if len(a) != 2 or not 0 < a[0] < a[1] <= 1:
+            raise ConfigError("forecast.abc_cutoffs: expected two shares 0 < A < B <= 1")
+        if not 0 < self.interval_low < self.interval_high < 1:
+            raise ConfigError("forecast.interval_low/high: expected 0 < low < high < 1")
+        for key in ("active_days", "min_history_days", "train_origins", "max_iter", "max_depth"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"forecast.{key}: must be >= 1")
+        for key in ("origin_step", "backtest_step"):
+            if getattr(self, key) is not None and getattr(self, key) < 1:
+                raise ConfigError(f"forecast.{key}: must be >= 1 or null")
+        if self.backtest_cutoffs < 0:
+            raise ConfigError("forecast.backtest_cutoffs: must be >= 0")
+        if self.target_cap <= 0 or self.step_size <= 0 or not 0 < self.subsampling_rate <= 1:
+            raise ConfigError("forecast.target_cap/step_size/subsampling_rate: out of range")
+        if self.lead_time_days <= 0 or self.lead_time_std_days < 0 or self.order_cost < 0:
+            raise ConfigError("forecast.lead_time_days/lead_time_std_days/order_cost: out of range")
+        if not 0 < self.unit_cost_share or not 0 < self.holding_rate:
+            raise ConfigError("forecast.unit_cost_share/holding_rate: must be > 0")
 
 
 @dataclass
@@ -220,12 +385,91 @@ class CustomersConfig:
         clv_days: CLV horizon in days (net spend in the next clv_days).
         propensity_days: Purchase-propensity horizon in days.
         seed: Seed of every random choice.
+        snapshot_step_days: Days between two training snapshots (past decision dates).
+        max_snapshots: Training snapshots per model: the latest complete label window and
+            the ones before it, ``snapshot_step_days`` apart.
+        min_history_days: A snapshot needs this many days of orders before it.
+        min_train_snapshots: Fewer snapshots than this before the validation window: the
+            supervised models are skipped (segments only, logged).
+        calibration_share: Share of customers (by a seeded hash of the id) held out of the
+            tree training to fit the isotonic calibration.
+        gbt_max_iter: Boosting iterations of every gradient-boosted model.
+        gbt_max_depth: Tree depth.
+        gbt_step_size: Learning rate.
+        gbt_subsampling_rate: Row share per tree.
+        gbt_min_instances: Fewest training rows in a tree leaf.
+        linear_reg: L2 penalty of the logistic model averaged with the trees.
+        clv_clip_quantile: The CLV regressors train on the target capped at this quantile
+            of positive spend (a few huge accounts otherwise dominate the squared loss).
+        clusters_k_min: Smallest k tried by k-means.
+        clusters_k_max: Largest k tried; the k with the best silhouette wins.
+        fairness_attribute: Column of the customer snapshot (``main_country``, the most
+            frequent order country) whose groups get their own AUC and calibration rows in
+            ``ops.model_metrics``.
+        fairness_min_group: Groups with fewer customers are pooled into ``other``.
+        reliability_bins: Equal-width probability bins of the reliability table.
+        value_tier_min_clv: ``value_tier`` is ``none`` below this expected spend.
+        value_tier_quantiles: Quantiles of clv_90d (over customers at or above
+            value_tier_min_clv) where ``low`` becomes ``medium`` and ``medium`` ``high``.
+        pseudonymise: Replace customer_id in the gold tables by HMAC-SHA256(key, id) (hex).
+        pseudonym_key: The HMAC key; null: read it from the ``pseudonym_key_env`` variable.
+        pseudonym_key_env: Environment variable holding the key.
     """
 
     churn_days: int = 90
     clv_days: int = 90
     propensity_days: int = 30
     seed: int = 42
+    snapshot_step_days: int = 30
+    max_snapshots: int = 6
+    min_history_days: int = 30
+    min_train_snapshots: int = 2
+    calibration_share: float = 0.25
+    gbt_max_iter: int = 100
+    gbt_max_depth: int = 3
+    gbt_step_size: float = 0.05
+    gbt_subsampling_rate: float = 0.8
+    gbt_min_instances: int = 20
+    linear_reg: float = 0.01
+    clv_clip_quantile: float = 0.99
+    clusters_k_min: int = 2
+    clusters_k_max: int = 8
+    fairness_attribute: str = "main_country"
+    fairness_min_group: int = 50
+    reliability_bins: int = 10
+    value_tier_min_clv: float = 1.0
+    value_tier_quantiles: list[float] = field(default_factory=lambda: [0.5, 0.8])
+    pseudonymise: bool = False
+    pseudonym_key: str | None = None
+    pseudonym_key_env: str = "LAKECART_PSEUDONYM_KEY"
+
+    def __post_init__(self) -> None:
+        for name in ("churn_days", "clv_days", "propensity_days", "snapshot_step_days"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"customers.{name}: must be >= 1")
+        if self.max_snapshots < 1 or self.min_train_snapshots < 1:
+            raise ConfigError("customers.max_snapshots and min_train_snapshots: must be >= 1")
+        if self.min_history_days < 0:
+            raise ConfigError("customers.min_history_days: must be >= 0")
+        if not 0.0 < self.calibration_share < 1.0:
+            raise ConfigError("customers.calibration_share: must be between 0 and 1")
+        if self.gbt_max_iter < 1 or self.gbt_max_depth < 1 or self.gbt_step_size <= 0:
+            raise ConfigError("customers.gbt_*: iterations, depth and step size must be > 0")
+        if self.gbt_min_instances < 1 or self.linear_reg < 0:
+            raise ConfigError("customers.gbt_min_instances >= 1 and linear_reg >= 0")
+        if not 0.0 < self.gbt_subsampling_rate <= 1.0:
+            raise ConfigError("customers.gbt_subsampling_rate: must be in (0, 1]")
+        if not 0.5 < self.clv_clip_quantile <= 1.0:
+            raise ConfigError("customers.clv_clip_quantile: must be in (0.5, 1]")
+        if not 2 <= self.clusters_k_min <= self.clusters_k_max:
+            raise ConfigError("customers.clusters_k_min/k_max: need 2 <= k_min <= k_max")
+        if self.fairness_min_group < 1 or self.reliability_bins < 2:
+            raise ConfigError("customers.fairness_min_group >= 1 and reliability_bins >= 2")
+        q = self.value_tier_quantiles
+        if len(q) != 2 or not 0.0 < q[0] < q[1] < 1.0:
+            raise ConfigError(
+                f"customers.value_tier_quantiles: expected [q_medium, q_high] in (0, 1), got {q!r}"
+            )
 
 
 @dataclass
@@ -276,7 +520,7 @@ def _check(tp: Any, value: Any, key: str) -> Any:
     if origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{key}: expected a mapping, got {value!r}")
-        return {str(k): str(v) for k, v in value.items()}
+        return {str(k): (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in value.items()}
     if tp is bool:
         if isinstance(value, bool):
             return value
@@ -336,7 +580,24 @@ def _parse_override(item: str) -> tuple[list[str], Any]:
         value = yaml.safe_load(raw) if raw != "" else None
     except (yaml.YAMLError, ValueError):  # e.g. '2011-13-45' looks like a date to YAML
         value = raw
-    return key.strip().split("."), value
+    return _key_path(key.strip().split(".")), value
+
+
+def _key_path(parts: list[str]) -> list[str]:
+    """Split ``a.b.c`` along the dataclass tree: once a mapping field is reached (such as
+    ``spark.conf``), the rest of the key is one mapping key (``spark.ui.enabled``)."""
+    cls: Any = Config
+    for i, part in enumerate(parts[:-1]):
+        if not dataclasses.is_dataclass(cls):
+            return parts
+        hints = typing.get_type_hints(cls)
+        tp = hints.get(part)
+        if tp is None:
+            return parts
+        if typing.get_origin(tp) is dict:
+            return [*parts[: i + 1], ".".join(parts[i + 1 :])]
+        cls = tp
+    return parts
 
 
 def default_conf_dir() -> Path:

@@ -321,3 +321,42 @@ SPLIT_TRAIN = "train"
 # ---------------------------------------------------------------- forecast (issue 5): add names here
 
 # ---------------------------------------------------------------- customers (issue 6): add names here
+CUSTOMER_CLUSTERS = "customer_clusters"  # gold: per-cluster profile of gold.customer_segments
+CUSTOMERS_COUNT = "customers"  # customers in a cluster (or group)
+SHARE = "share"
+SILHOUETTE = "silhouette"
+MEAN_RECENCY_DAYS = "mean_recency_days"
+MEAN_FREQUENCY = "mean_frequency"
+MEAN_MONETARY = "mean_monetary"
+MEAN_R_SCORE = "mean_r_score"
+MEAN_F_SCORE = "mean_f_score"
+MEAN_M_SCORE = "mean_m_score"
+MEAN_AVG_ORDER_VALUE = "mean_avg_order_value"
+MEAN_TENURE_DAYS = "mean_tenure_days"
+MEAN_DISTINCT_ITEMS = "mean_distinct_items"
+TOP_RFM_SEGMENT = "top_rfm_segment"
+# named RFM segments (gold.customer_segments.rfm_segment)
+SEG_CHAMPIONS = "Champions"
+SEG_LOYAL = "Loyal"
+SEG_POTENTIAL = "Potential loyalists"
+SEG_NEW = "New"
+SEG_NEED_ATTENTION = "Need attention"
+SEG_CANNOT_LOSE = "Cannot lose"
+SEG_AT_RISK = "At risk"
+SEG_HIBERNATING = "Hibernating"
+SEG_LOST = "Lost"
+# value tiers (gold.customer_scores.value_tier)
+TIER_HIGH = "high"
+TIER_MEDIUM = "medium"
+TIER_LOW = "low"
+TIER_NONE = "none"
+# models and baselines in ops.model_metrics
+M_CHURN = "churn_gbt"
+M_PROPENSITY = "propensity_gbt"
+M_CLV = "clv_gbt"
+M_KMEANS = "customer_kmeans"
+B_RECENCY = "recency"
+B_RECENCY_CALIBRATED = "recency_calibrated"
+B_FREQUENCY = "frequency"
+B_RFM_SCORE = "rfm_score"
+B_PREV_SPEND = "spend_prev_window"

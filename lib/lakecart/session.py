@@ -39,6 +39,7 @@ def get_spark(config: Config) -> SparkSession:
     active = SparkSession.getActiveSession()
     if active is not None:
         _apply_runtime_conf(active, config)
+        _local_python_workers(active)
         return active
 
     from pyspark import SparkConf
@@ -49,7 +50,11 @@ def get_spark(config: Config) -> SparkSession:
         builder = builder.master(config.spark.master)
     master = launched.get("spark.master", None) or config.spark.master or ""
     if master.startswith("local") and not launched.contains("spark.pyspark.python") and "PYSPARK_PYTHON" not in os.environ:
-        builder = builder.config("spark.pyspark.python", sys.executable)  # workers use this interpreter
+        # Local Python workers must run this interpreter (it has numpy, pandas, pyarrow and
+        # lakecart). PySpark reads PYSPARK_PYTHON when the context starts; the conf alone is
+        # not enough when Spark is started from plain Python (tests, notebooks, benches).
+        os.environ["PYSPARK_PYTHON"] = sys.executable
+        builder = builder.config("spark.pyspark.python", sys.executable)
     for key, value in config.spark.conf.items():
         if not launched.contains(key):
             builder = builder.config(key, value)
@@ -62,6 +67,7 @@ def get_spark(config: Config) -> SparkSession:
 
         builder = configure_spark_with_delta_pip(builder)
     spark = builder.getOrCreate()
+    _local_python_workers(spark)
     spark.sparkContext.setLogLevel(config.spark.log_level)
     _apply_runtime_conf(spark, config)
     log.info(
@@ -76,3 +82,11 @@ def get_spark(config: Config) -> SparkSession:
 def _apply_runtime_conf(spark: SparkSession, config: Config) -> None:
     spark.conf.set("spark.sql.shuffle.partitions", str(config.spark.shuffle_partitions))
     spark.conf.set("spark.sql.session.timeZone", "UTC")
+
+
+def _local_python_workers(spark: SparkSession) -> None:
+    """On a local master without PYSPARK_PYTHON, run Python workers with this interpreter
+    (also when the session was created elsewhere, e.g. by a test harness)."""
+    sc = spark.sparkContext
+    if sc.master.startswith("local") and "PYSPARK_PYTHON" not in os.environ:
+        sc.pythonExec = sys.executable

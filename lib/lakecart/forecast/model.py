@@ -1,0 +1,447 @@
+"""The forecast itself: demand input, feature rows, the global GBT, baselines, the
+rolling-origin backtest, calibrated intervals and the published frame.
+
+Every function takes DataFrames and explicit arguments; nothing here reads or writes
+tables (see :mod:`lakecart.jobs.forecast`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import math
+import os
+import sys
+from dataclasses import dataclass
+
+import pandas as pd
+from pyspark import StorageLevel
+from pyspark.ml.feature import VectorAssembler
+from pyspark.ml.regression import GBTRegressionModel, GBTRegressor
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from lakecart import names as N
+from lakecart.config import ForecastConfig
+from lakecart.forecast import metrics as M
+from lakecart.forecast.panel import (
+    B_MEAN,
+    BASELINES,
+    GRAINS,
+    HISTORY,
+    LEVEL,
+    ORIGIN,
+    SHOP_UNITS,
+    TARGET_START,
+    PanelParams,
+    Y,
+    feature_names,
+    item_rows,
+    output_schema,
+)
+
+log = logging.getLogger("lakecart")
+
+GBT = "gbt"  # the model's method name
+PRED = "pred"
+METHOD = "method"
+CUTOFF = "cutoff"
+FALLBACK = "fallback"
+LABEL = "_label"
+WEIGHT = "_weight"
+FEATURES = "_features"
+DEMAND_COLS = (
+    N.ITEM_ID,
+    N.PERIOD_START,
+    N.UNITS,
+    N.REVENUE,
+    N.AVG_PRICE,
+    N.DAYS_OBSERVED,
+    N.PROMO_ACTIVE,
+    N.HOLIDAY_DAYS,
+)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Dates and windows of one forecast run, derived from as_of and the config.
+
+    Attributes:
+        grain: ``week`` or ``day``.
+        horizon: Periods ahead.
+        period_days: Days per period.
+        forecast_origin: First forecast period: the first Monday on or after as_of (weeks)
+            or as_of itself (days).
+        level_periods: Activity / level window in periods.
+        min_history: Periods of history below which an item gets the fallback.
+        origin_step: Periods between training origins.
+        train_origins: Training origins before a cutoff.
+        cutoffs: Backtest cutoffs (origins), latest first.
+    """
+
+    grain: str
+    horizon: int
+    period_days: int
+    forecast_origin: dt.date
+    level_periods: int
+    min_history: int
+    origin_step: int
+    train_origins: int
+    cutoffs: tuple[dt.date, ...]
+
+    def shift(self, d: dt.date, periods: int) -> dt.date:
+        """``d`` moved by whole periods."""
+        return d + dt.timedelta(days=periods * self.period_days)
+
+    @property
+    def first_needed_origin(self) -> dt.date:
+        """The earliest origin any training set uses."""
+        earliest = min((*self.cutoffs, self.forecast_origin))
+        return self.shift(earliest, -(self.train_origins * self.origin_step + self.horizon))
+
+
+def forecast_origin(as_of: dt.date, grain: str) -> dt.date:
+    """The first forecast period for ``as_of`` (SPEC 5): first Monday on or after it (weeks)."""
+    if grain == N.DAY:
+        return as_of
+    return as_of + dt.timedelta(days=(7 - as_of.weekday()) % 7)
+
+
+def make_plan(as_of: dt.date, cfg: ForecastConfig, first_period: dt.date | None) -> Plan:
+    """Dates of the run; cutoffs that would leave too little training history are dropped.
+
+    Args:
+        as_of: The decision date.
+        cfg: The ``forecast`` configuration.
+        first_period: The earliest period in the demand input (None when empty).
+    """
+    g = GRAINS[cfg.grain]
+    p = g.period_days
+    horizon = int(cfg.horizon or 4)
+    origin = forecast_origin(as_of, cfg.grain)
+    level_periods = max(1, math.ceil(cfg.active_days / p))
+    min_history = max(1, math.ceil(cfg.min_history_days / p))
+    o_step = cfg.origin_step or (1 if cfg.grain == N.WEEK else 7)
+    b_step = cfg.backtest_step or (2 if cfg.grain == N.WEEK else 7)
+    cutoffs: list[dt.date] = []
+    for k in range(cfg.backtest_cutoffs):
+        c = origin - dt.timedelta(days=(horizon + k * b_step) * p)
+        # a cutoff needs several training origins whose targets lie before it
+        min_train = max(4, min_history + 2) * o_step + horizon
+        if first_period is None or (c - first_period).days < (min_train + min_history) * p:
+            break
+        cutoffs.append(c)
+    return Plan(
+        cfg.grain,
+        horizon,
+        p,
+        origin,
+        level_periods,
+        min_history,
+        o_step,
+        cfg.train_origins,
+        tuple(cutoffs),
+    )
+
+
+def demand_series(item_demand: DataFrame, grain: str, as_of: dt.date) -> DataFrame:
+    """One grain of a ``features.item_demand`` snapshot (or frame), with the columns the
+    panel needs and each period's all-items units (``shop_units``)."""
+    d = item_demand.filter((F.col(N.GRAIN) == grain) & (F.col(N.AS_OF) == F.lit(as_of))).select(
+        *DEMAND_COLS
+    )
+    shop = d.groupBy(N.PERIOD_START).agg(F.sum(N.UNITS).alias(SHOP_UNITS))
+    return d.join(F.broadcast(shop), N.PERIOD_START)
+
+
+def _python_workers(df: DataFrame) -> None:
+    """On a local master, run the pandas workers with the driver's interpreter (PySpark
+    takes it from ``PYSPARK_PYTHON`` or ``python3``, not from ``spark.pyspark.python``)."""
+    sc = df.sparkSession.sparkContext
+    if sc.master.startswith("local") and "PYSPARK_PYTHON" not in os.environ:
+        sc.pythonExec = sys.executable
+
+
+def panel(
+    demand: DataFrame, plan: Plan, first_origin: dt.date | None = None, buckets: int = 16
+) -> DataFrame:
+    """Feature rows (item x origin x horizon) for origins from ``first_origin`` (default:
+    the earliest a training set needs) to the forecast origin, built in pandas for
+    ``buckets`` hash buckets of items."""
+    _python_workers(demand)
+    first = first_origin or plan.first_needed_origin
+    params = PanelParams(
+        grain=plan.grain,
+        horizon=plan.horizon,
+        level_periods=plan.level_periods,
+        first_origin=pd.Timestamp(first),
+        last_origin=pd.Timestamp(plan.forecast_origin),
+    )
+    g = GRAINS[plan.grain]
+    lookback = max(g.season + plan.level_periods, max(g.lags), max(g.windows)) + 1
+    start = plan.shift(first, -lookback)
+    d = demand.filter(F.col(N.PERIOD_START) >= F.lit(start))
+    # items are processed in hash buckets: one vectorised pandas call per bucket
+    bucket = F.pmod(F.xxhash64(N.ITEM_ID), F.lit(buckets))
+    rows = (
+        d.withColumn("_bucket", bucket)
+        .groupBy("_bucket")
+        .applyInPandas(
+            lambda pdf: item_rows(pdf.drop(columns="_bucket"), params),
+            schema=output_schema(plan.grain),
+        )
+    )
+    # training origins are every origin_step-th period before the forecast origin
+    steps = F.datediff(F.lit(plan.forecast_origin), F.col(ORIGIN)) / F.lit(plan.period_days)
+    return rows.filter(
+        (F.col(LEVEL) > 0) & ((steps % plan.origin_step == 0) | F.col(ORIGIN).isin(*plan.cutoffs))
+    )
+
+
+def training_rows(rows: DataFrame, plan: Plan, cutoff: dt.date) -> DataFrame:
+    """Rows a model for ``cutoff`` may learn from: targets observed before it, origins in
+    the training window, enough history."""
+    first = plan.shift(cutoff, -(plan.train_origins * plan.origin_step + plan.horizon))
+    return rows.filter(
+        F.col(Y).isNotNull()
+        & ~F.isnan(Y)
+        & (F.col(TARGET_START) < F.lit(cutoff))
+        & (F.col(ORIGIN) >= F.lit(first))
+        & (F.col(HISTORY) >= plan.min_history)
+    )
+
+
+def with_label(rows: DataFrame, cfg: ForecastConfig) -> DataFrame:
+    """The training label and weight of the configured target transformation."""
+    y = F.least(F.col(Y), F.lit(cfg.target_cap) * F.col(LEVEL))
+    if cfg.target == "ratio":
+        return rows.withColumns({LABEL: y / F.col(LEVEL), WEIGHT: F.col(LEVEL)})
+    return rows.withColumns({LABEL: y, WEIGHT: F.lit(1.0)})
+
+
+def fit_gbt(train: DataFrame, cfg: ForecastConfig, grain: str) -> GBTRegressionModel:
+    """Fit the global GBT on feature rows (one model, horizon is a feature)."""
+    assembler = VectorAssembler(inputCols=feature_names(grain), outputCol=FEATURES)
+    data = assembler.transform(with_label(train, cfg)).select(FEATURES, LABEL, WEIGHT)
+    gbt = GBTRegressor(
+        featuresCol=FEATURES,
+        labelCol=LABEL,
+        weightCol=WEIGHT,
+        lossType=cfg.loss,
+        maxIter=cfg.max_iter,
+        maxDepth=cfg.max_depth,
+        stepSize=cfg.step_size,
+        subsamplingRate=cfg.subsampling_rate,
+        maxBins=32,
+        seed=cfg.seed,
+    )
+    return gbt.fit(data)
+
+
+def predict(
+    model: GBTRegressionModel, rows: DataFrame, cfg: ForecastConfig, plan: Plan
+) -> DataFrame:
+    """``rows`` with the GBT's unit forecast in ``gbt`` (the moving mean for items with too
+    little history, flagged in ``fallback``)."""
+    assembler = VectorAssembler(inputCols=feature_names(plan.grain), outputCol=FEATURES)
+    scored = model.setPredictionCol("_raw").transform(assembler.transform(rows)).drop(FEATURES)
+    raw = F.col("_raw") * F.col(LEVEL) if cfg.target == "ratio" else F.col("_raw")
+    short = F.col(HISTORY) < plan.min_history
+    return scored.withColumns(
+        {GBT: F.when(short, F.col(B_MEAN)).otherwise(F.greatest(raw, F.lit(0.0))), FALLBACK: short}
+    ).drop("_raw")
+
+
+def fill_baselines(rows: DataFrame, min_history: int) -> DataFrame:
+    """Baselines that cannot be computed (no year of history for the seasonal naive) fall
+    back to the moving mean, and so does every baseline for items with fewer than
+    ``min_history`` periods (the same fallback the model gets)."""
+    short = F.col(HISTORY) < min_history
+    return rows.withColumns(
+        {
+            b: F.when(short | F.col(b).isNull() | F.isnan(b), F.col(B_MEAN)).otherwise(F.col(b))
+            for b in BASELINES
+        }
+    )
+
+
+def long_format(rows: DataFrame, methods: list[str], keep: list[str]) -> DataFrame:
+    """One row per method: ``method``, ``pred`` and the ``keep`` columns."""
+    stack = F.explode(
+        F.array(
+            *[
+                F.struct(F.lit(m).alias(METHOD), F.col(m).cast("double").alias(PRED))
+                for m in methods
+            ]
+        )
+    ).alias("_m")
+    return rows.select(*keep, stack).select(*keep, "_m.*")
+
+
+def backtest(rows: DataFrame, plan: Plan, cfg: ForecastConfig) -> DataFrame | None:
+    """Out-of-sample forecasts of the model and every baseline at each cutoff.
+
+    For each cutoff a GBT is trained on rows whose targets lie before it and scores the
+    items active at it; baselines use the same rows. Returns long rows (``cutoff``,
+    ``item_id``, ``horizon``, ``y``, ``level``, ``method``, ``pred``, ``fallback``), or
+    None when there is no cutoff.
+    """
+    parts = []
+    for c in plan.cutoffs:  # a handful of cutoffs: one model fit each
+        train = training_rows(rows, plan, c)
+        model = fit_gbt(train, cfg, plan.grain)
+        test = rows.filter((F.col(ORIGIN) == F.lit(c)) & F.col(Y).isNotNull() & ~F.isnan(Y))
+        scored = fill_baselines(predict(model, test, cfg, plan), plan.min_history).withColumn(
+            CUTOFF, F.lit(c)
+        )
+        parts.append(
+            long_format(
+                scored,
+                [GBT, *BASELINES],
+                [CUTOFF, N.ITEM_ID, N.HORIZON, TARGET_START, Y, LEVEL, FALLBACK],
+            )
+        )
+    if not parts:
+        return None
+    out = parts[0]
+    for p in parts[1:]:
+        out = out.unionByName(p)
+    return out
+
+
+def residual_quantiles(
+    bt: DataFrame, low: float, high: float, by: list[str] | None = None
+) -> DataFrame:
+    """Quantiles of the level-scaled residual ``(y - pred) / level`` per method and horizon
+    (and ``by``): the calibration of the P10-P90 interval."""
+    s = (F.col(Y) - F.col(PRED)) / F.col(LEVEL)
+    return bt.groupBy(METHOD, N.HORIZON, *(by or [])).agg(
+        F.percentile(s, F.lit(low)).alias("q_low"), F.percentile(s, F.lit(high)).alias("q_high")
+    )
+
+
+def interval(pred: Column, level: Column, q_low: Column, q_high: Column) -> tuple[Column, Column]:
+    """P10 and P90 from a point forecast and calibrated scaled-residual quantiles (>= 0)."""
+    lo = F.greatest(F.lit(0.0), F.least(pred, pred + q_low * level))
+    hi = F.greatest(lo, pred, pred + q_high * level)
+    return lo, hi
+
+
+def with_loo_interval(bt: DataFrame, low: float, high: float) -> DataFrame:
+    """Backtest rows with P10/P90 calibrated on the OTHER cutoffs (leave one cutoff out), so
+    the measured coverage is out of sample. With a single cutoff its own residuals are used
+    (and the coverage is in-sample)."""
+    cut = bt.select(F.col(CUTOFF).alias("_held")).distinct()
+    if bt.select(CUTOFF).distinct().count() > 1:  # a handful of cutoffs
+        pairs = bt.crossJoin(F.broadcast(cut)).filter(F.col(CUTOFF) != F.col("_held"))
+    else:
+        pairs = bt.crossJoin(F.broadcast(cut))
+    q = residual_quantiles(pairs, low, high, ["_held"]).withColumnRenamed("_held", CUTOFF)
+    # a horizon the other cutoffs never observed (e.g. a partial last week) uses every cutoff
+    q_all = residual_quantiles(bt, low, high).select(
+        METHOD, N.HORIZON, F.col("q_low").alias("a_low"), F.col("q_high").alias("a_high")
+    )
+    j = bt.join(F.broadcast(q), [METHOD, N.HORIZON, CUTOFF], "left").join(
+        F.broadcast(q_all), [METHOD, N.HORIZON], "left"
+    )
+    q_low = F.coalesce(F.col("q_low"), F.col("a_low"))
+    q_high = F.coalesce(F.col("q_high"), F.col("a_high"))
+    lo, hi = interval(F.col(PRED), F.col(LEVEL), q_low, q_high)
+    return j.withColumns({N.YHAT_P10: lo, N.YHAT_P90: hi}).drop(
+        "q_low", "q_high", "a_low", "a_high"
+    )
+
+
+@dataclass
+class Selection:
+    """Which method is published and why.
+
+    Attributes:
+        method: ``gbt`` or a baseline name.
+        scores: Backtest WAPE over all horizons per method.
+        best_baseline: The baseline with the lowest backtest WAPE.
+    """
+
+    method: str
+    scores: dict[str, float]
+    best_baseline: str
+
+    @property
+    def model_beat_baselines(self) -> bool:
+        """Whether the GBT is published."""
+        return self.method == GBT
+
+
+def select_method(overall: dict[str, float]) -> Selection:
+    """The GBT if its backtest WAPE beat the best baseline's, else that baseline."""
+    baselines = {
+        m: v for m, v in overall.items() if m != GBT and v is not None and not math.isnan(v)
+    }
+    best = min(baselines, key=lambda m: (baselines[m], m))
+    model = overall.get(GBT)
+    chosen = (
+        GBT if model is not None and not math.isnan(model) and model < baselines[best] else best
+    )
+    return Selection(chosen, dict(overall), best)
+
+
+def forecast_rows(
+    rows: DataFrame,
+    plan: Plan,
+    cfg: ForecastConfig,
+    method: str,
+    quantiles: DataFrame,
+    model: GBTRegressionModel | None,
+) -> DataFrame:
+    """The forecast for as_of: one row per active item and horizon with ``yhat``, P10, P90,
+    ``fallback`` and the target period (``period_start``)."""
+    at = fill_baselines(rows.filter(F.col(ORIGIN) == F.lit(plan.forecast_origin)), plan.min_history)
+    if method == GBT:
+        if model is None:
+            raise ValueError("the GBT was selected but no model was fitted")
+        at = predict(model, at, cfg, plan)
+    else:
+        at = at.withColumns({GBT: F.col(method), FALLBACK: F.col(HISTORY) < plan.min_history})
+    q = quantiles.filter(F.col(METHOD) == method).drop(METHOD)
+    # short-history items are forecast by the moving mean: use its calibration
+    qf = quantiles.filter(F.col(METHOD) == B_MEAN).select(
+        N.HORIZON, F.col("q_low").alias("f_low"), F.col("q_high").alias("f_high")
+    )
+    j = at.join(F.broadcast(q), N.HORIZON, "left").join(F.broadcast(qf), N.HORIZON, "left")
+    q_low = F.when(F.col(FALLBACK), F.col("f_low")).otherwise(F.col("q_low"))
+    q_high = F.when(F.col(FALLBACK), F.col("f_high")).otherwise(F.col("q_high"))
+    yhat = F.col(GBT)
+    lo, hi = interval(
+        yhat, F.col(LEVEL), F.coalesce(q_low, F.lit(0.0)), F.coalesce(q_high, F.lit(0.0))
+    )
+    return j.select(
+        N.ITEM_ID,
+        F.col(TARGET_START).alias(N.PERIOD_START),
+        F.lit(plan.grain).alias(N.GRAIN),
+        F.col(N.HORIZON).cast("int").alias(N.HORIZON),
+        yhat.cast("double").alias(N.YHAT),
+        lo.cast("double").alias(N.YHAT_P10),
+        hi.cast("double").alias(N.YHAT_P90),
+        F.col(LEVEL),
+        F.col(FALLBACK),
+    )
+
+
+def persist(df: DataFrame) -> DataFrame:
+    """Cache a frame reused by several fits."""
+    return df.persist(StorageLevel.MEMORY_AND_DISK)
+
+
+def score_table(bt: DataFrame) -> DataFrame:
+    """Backtest metrics per method and horizon, plus ``horizon`` NULL for all horizons."""
+    per_h = M.scores(bt, [METHOD, N.HORIZON], Y, PRED, N.YHAT_P10, N.YHAT_P90)
+    overall = M.scores(bt, [METHOD], Y, PRED, N.YHAT_P10, N.YHAT_P90).withColumn(
+        N.HORIZON, F.lit(None).cast("int")
+    )
+    return per_h.unionByName(overall)
+
+
+def replace_plan(plan: Plan, **changes) -> Plan:
+    """A copy of ``plan`` with some fields changed."""
+    return dataclasses.replace(plan, **changes)

@@ -1,0 +1,237 @@
+"""The whole ``recommend`` stage for one as_of: choose and evaluate the models (or load a
+saved version), fit on all data before as_of, publish the three gold tables and write the
+metrics. Called by :mod:`lakecart.jobs.recommend` and the notebook."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from pathlib import PurePath
+from typing import Any
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from lakecart import names as N
+from lakecart.config import Config
+from lakecart.gold import (
+    model_path,
+    models_root,
+    new_model_version,
+    publish,
+    with_gold_columns,
+    write_metrics,
+)
+from lakecart.recommend import core, data, models, outputs, store, train
+from lakecart.recommend.score import score, user_blocks
+from lakecart.recommend.specs import POPULAR_ITEMS, RECOMMENDATIONS, SIMILAR_ITEMS
+from lakecart.recommend.train import Choice, Context
+from lakecart.runlog import RunContext
+from lakecart.tables import Lakehouse
+
+log = logging.getLogger("lakecart")
+
+MODEL_NAME = "recommend"
+
+
+def _checkpoint_dir(spark: SparkSession, lh: Lakehouse) -> None:
+    sc = spark.sparkContext
+    if not sc.getCheckpointDir():
+        sc.setCheckpointDir(f"{models_root(lh)}/_checkpoints")
+
+
+def _skip(ctx: RunContext, reason: str) -> dict[str, Any]:
+    with ctx.stage("recommend: skipped") as st:
+        st["reason"] = reason
+    return {"skipped": reason}
+
+
+def _allowed_ids(c: Context, model: core.ItemModel) -> DataFrame:
+    ids = [str(x) for x in c.item_ids[model.allowed]]
+    return c.spark.createDataFrame([(x,) for x in ids], f"{N.ITEM_ID} string")
+
+
+def _similar(c: Context, f: train.Fitted, model: core.ItemModel, allowed: DataFrame) -> DataFrame:
+    k = c.rc.similar_k
+    parts = []
+    if model.item_factors is not None:
+        als_sim = models.similar_from_factors(c.spark, c.item_ids, model.item_factors, k + 50)
+        parts.append(
+            outputs.rerank_allowed(als_sim, allowed, k).withColumn(N.METHOD, F.lit(core.ALS))
+        )
+    if f.gram is not None:
+        nb = core.Neighbours.from_dense(models.similarity_dense(f.gram, models.COSINE), k + 50)
+    else:
+        nb = models.neighbours_spark(f.pairs, f.counts, models.COSINE, k + 50, c.n_items)
+    cf = models.neighbours_frame(c.spark, c.item_ids, nb, k + 50)
+    parts.append(outputs.rerank_allowed(cf, allowed, k).withColumn(N.METHOD, F.lit(core.ITEM_CF)))
+    if model.content is not None:
+        ct = models.neighbours_frame(c.spark, c.item_ids, model.content, model.content.idx.shape[1])
+        parts.append(
+            outputs.rerank_allowed(ct, allowed, k).withColumn(N.METHOD, F.lit(core.CONTENT))
+        )
+    out = parts[0]
+    for p in parts[1:]:
+        out = out.unionByName(p)
+    return out
+
+
+def run_recommend(
+    spark: SparkSession,
+    config: Config,
+    lh: Lakehouse,
+    ctx: RunContext,
+    as_of: dt.date,
+    model_version: str | None = None,
+) -> dict[str, Any]:
+    """Train (or reuse ``model_version``), evaluate and publish the recommendation tables.
+
+    Returns:
+        A summary: model version, chosen parameters, rows published, holdout NDCG per model;
+        or ``{"skipped": reason}`` when the data is absent or too small.
+    """
+    rc = config.recommend
+    with ctx.stage("recommend: inputs") as st:
+        inputs = data.load_inputs(lh, config, as_of)
+        if inputs is None:
+            return _skip(ctx, "silver has no orders, events or ratings")
+        inter = inputs.interactions.persist(StorageLevel.MEMORY_AND_DISK)
+        inputs = dataclasses.replace(inputs, interactions=inter)
+        row = inter.agg(
+            F.countDistinct(N.USER_ID).alias("u"),
+            F.countDistinct(N.ITEM_ID).alias("i"),
+            F.count(F.lit(1)).alias("n"),
+        ).first()
+        st.update(as_of=as_of.isoformat(), users=row["u"], items=row["i"], pairs=row["n"])
+    if row["u"] < rc.min_users or row["i"] < rc.min_items:
+        inter.unpersist()
+        return _skip(ctx, f"too little data before {as_of}: {row['u']} users, {row['i']} items")
+    ctx.rows_in += int(row["n"])
+    _checkpoint_dir(spark, lh)
+    purchases = inputs.silver.orders is not None
+    dataset = PurePath(lh.config.root.rstrip("/")).name or lh.config.root
+    metrics: list = []
+    summary: dict[str, Any] = {"as_of": as_of.isoformat()}
+    mode = data.split_mode(inputs, rc.split)
+    splits = data.make_splits(inputs, config, as_of, mode)
+    final_split = splits[-1]
+    try:
+        if model_version:
+            with ctx.stage("recommend: load model") as st:
+                model, als, users, choice_d = store.load(
+                    spark, model_path(lh, MODEL_NAME, model_version)
+                )
+                choice = Choice.from_json(choice_d)
+                item_ids = [str(x) for x in model.item_ids]
+                items = data.item_index(spark, item_ids)
+                # users the saved model does not know get new indices (no ALS factors)
+                st.update(version=model_version, items=len(item_ids))
+            version = model_version
+            c = Context(spark, rc, inputs, item_ids, items, users, model.content, ctx)
+            new_users = (
+                final_split.train.select(N.USER_ID).distinct().join(users, N.USER_ID, "left_anti")
+            )
+            offset = users.agg(F.max(data.U_IDX)).first()[0]
+            new_idx = data.user_index(spark, new_users).withColumn(
+                data.U_IDX, F.col(data.U_IDX) + F.lit(int(offset if offset is not None else -1) + 1)
+            )
+            c.users = users.unionByName(new_idx).persist(StorageLevel.MEMORY_AND_DISK)
+            f = train.fit_base(c, final_split)
+            # re-score with the saved coefficients; activity is that of the new as_of
+            model = dataclasses.replace(model, allowed=model.allowed & f.model.allowed)
+        else:
+            version = new_model_version(MODEL_NAME, as_of)
+            with ctx.stage("recommend: index") as st:
+                item_ids = data.item_ids(inter)
+                items = data.item_index(spark, item_ids)
+                users = data.user_index(spark, inter).persist(StorageLevel.MEMORY_AND_DISK)
+                content, _ = models.content_neighbours(
+                    inputs.silver.products, items, rc.cf_top_k, rc.content_max_df, len(item_ids)
+                )
+                st.update(mode=mode, items=len(item_ids), content=content is not None)
+            c = Context(spark, rc, inputs, item_ids, items, users, content, ctx)
+            val, hold = splits[0], splits[1]
+            with ctx.stage("recommend: validation data") as st:
+                fv = train.fit_base(c, val)
+                ok = train.has_truth(fv)
+                st.update(cut=val.cut.isoformat(), truth=ok)
+            choice = train.tune(c, fv) if ok else train.default_choice(rc, c.dense)
+            train.release(fv)
+            if ok:
+                for name, s in choice.scores.items():
+                    log.debug("validation %s %.4f", name, s)
+            with ctx.stage("recommend: holdout") as st:
+                fh = train.fit_base(c, hold)
+                if train.has_truth(fh):
+                    m_h, als_h = train.fit_final(c, fh, choice)
+                    res = train.evaluate_split(c, fh, m_h, als_h, choice, beyond=True)
+                    metrics += train.metric_rows(
+                        res, N.SPLIT_HOLDOUT, version, dataset, as_of, rc.eval_k
+                    )
+                    summary["holdout_ndcg"] = {k: round(v["ndcg"], 4) for k, v in res.items()}
+                    st.update(**{f"ndcg_{k}": f"{v['ndcg']:.4f}" for k, v in res.items()})
+                train.release(fh)
+            with ctx.stage("recommend: fit final") as st:
+                f = train.fit_base(c, final_split)
+                model, als = train.fit_final(c, f, choice)
+                store.save(
+                    spark,
+                    model_path(lh, MODEL_NAME, version),
+                    model,
+                    als,
+                    c.users,
+                    choice.to_json(),
+                )
+                st.update(
+                    version=version, als=choice.als.label(), item_cf=choice.cf, blend=choice.blend
+                )
+        summary.update(model_version=version, choice=choice.to_json())
+
+        with ctx.stage("recommend: publish") as st:
+            allowed = _allowed_ids(c, model).persist()
+            countries = data.user_countries(inputs, as_of)
+            popular = outputs.popular_lists(
+                inter,
+                allowed,
+                countries,
+                inputs.silver.products,
+                as_of,
+                rc.popular_days,
+                rc.popular_n,
+            ).persist(StorageLevel.MEMORY_AND_DISK)
+            blocks = user_blocks(f.train_idx, als)
+            scored = score(
+                blocks,
+                model,
+                {train.HYBRID: choice.blend},
+                rc.top_n,
+                rc.exclude_purchased,
+                explain=True,
+            )
+            recs = outputs.personalised(scored, inputs.silver.products, purchases)
+            cold = data.known_users(inputs, as_of).join(
+                inter.select(N.USER_ID), N.USER_ID, "left_anti"
+            )
+            recs = recs.unionByName(outputs.cold_start(cold, countries, popular, rc.top_n))
+            sim = _similar(c, f, model, allowed)
+            n_recs = publish(lh, with_gold_columns(recs, version, as_of), RECOMMENDATIONS)
+            n_sim = publish(lh, with_gold_columns(sim, version, as_of), SIMILAR_ITEMS)
+            n_pop = publish(lh, with_gold_columns(popular, version, as_of), POPULAR_ITEMS)
+            st.update(recommendations=n_recs, similar_items=n_sim, popular_items=n_pop)
+            popular.unpersist()
+            allowed.unpersist()
+            train.release(f)
+        ctx.rows_out += n_recs + n_sim + n_pop
+        summary["rows"] = {
+            RECOMMENDATIONS.full_name: n_recs,
+            SIMILAR_ITEMS.full_name: n_sim,
+            POPULAR_ITEMS.full_name: n_pop,
+        }
+        if metrics:
+            write_metrics(lh, ctx.run_id, metrics)
+        summary["metrics"] = len(metrics)
+        return summary
+    finally:
+        inter.unpersist()

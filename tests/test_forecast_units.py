@@ -1,0 +1,159 @@
+"""Forecast helpers without Spark: feature rows and baselines per item, metrics, inventory
+formulas, method selection and the run's dates (expected values by hand)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lakecart import names as N
+from lakecart.config import ConfigError, ForecastConfig
+from lakecart.forecast import inventory as I
+from lakecart.forecast import metrics as M
+from lakecart.forecast.model import GBT, forecast_origin, make_plan, select_method
+from lakecart.forecast.panel import (
+    B_MEAN,
+    B_MEDIAN,
+    B_NAIVE,
+    B_SNAIVE,
+    HISTORY,
+    LEVEL,
+    ORIGIN,
+    SHOP_UNITS,
+    TARGET_START,
+    PanelParams,
+    Y,
+    item_rows,
+    output_columns,
+)
+
+MON = dt.date(2024, 1, 1)  # a Monday
+
+
+def series(units, days_observed=None, start=MON, price=2.0):
+    n = len(units)
+    weeks = [start + dt.timedelta(days=7 * i) for i in range(n)]
+    return pd.DataFrame(
+        {
+            N.ITEM_ID: "x",
+            N.PERIOD_START: weeks,
+            N.UNITS: [float(u) for u in units],
+            N.AVG_PRICE: [price if u else None for u in units],
+            N.DAYS_OBSERVED: days_observed or [7] * n,
+            N.PROMO_ACTIVE: [None] * n,
+            N.HOLIDAY_DAYS: [0] * n,
+            SHOP_UNITS: [10.0 * (i + 1) for i in range(n)],
+        }
+    )
+
+
+def params(first, last, horizon=2, level=4):
+    return PanelParams(N.WEEK, horizon, level, pd.Timestamp(first), pd.Timestamp(last))
+
+
+def week(i):
+    return MON + dt.timedelta(days=7 * i)
+
+
+def test_item_rows_baselines_targets_and_level():
+    units = [4, 0, 2, 6, 0, 8]  # weeks 0..5; the forecast origin is week 6
+    out = item_rows(series(units), params(week(4), week(6)))
+    assert list(out.columns) == output_columns(N.WEEK)
+    # origins 4, 5, 6 x horizons 1, 2
+    assert out[ORIGIN].tolist() == [week(4)] * 2 + [week(5)] * 2 + [week(6)] * 2
+    assert out[N.HORIZON].tolist() == [1, 2] * 3
+    assert out[TARGET_START].tolist() == [week(4), week(5), week(5), week(6), week(6), week(7)]
+    # targets: units of the target week, NaN beyond the data
+    np.testing.assert_array_equal(out[Y].to_numpy(), [0, 8, 8, np.nan, np.nan, np.nan])
+    at6 = out[out[ORIGIN] == week(6)].iloc[0]
+    assert at6[HISTORY] == 6
+    assert at6[B_NAIVE] == 8  # last week
+    assert at6[B_MEAN] == pytest.approx((2 + 6 + 0 + 8) / 4)  # mean of the last 4 weeks
+    assert at6[B_MEDIAN] == pytest.approx(np.median([4, 0, 2, 6, 0, 8]))  # <= 8 weeks available
+    assert math.isnan(at6[B_SNAIVE])  # no year of history
+    assert at6[LEVEL] == pytest.approx(4.0)  # mean of the last 4 weeks (level window 4)
+    assert at6["lag_1"] == pytest.approx(8 / 4.0)
+    assert at6["lag_2"] == pytest.approx(0.0)
+    assert at6["lag_13"] == -1.0  # before the first week: missing marker
+    assert at6["since_last_sale"] == 0
+    at5 = out[out[ORIGIN] == week(5)].iloc[0]
+    assert at5["since_last_sale"] == 1  # week 4 had no sale
+    assert at5["zero_share_4"] == pytest.approx(2 / 4)  # weeks 1..4 = 0, 2, 6, 0
+
+
+def test_item_rows_never_look_at_the_origin_or_later():
+    units = [3, 1, 4, 1, 5, 9, 2, 6]
+    p = params(week(5), week(5), horizon=1)
+    full = item_rows(series(units), p)
+    cut = item_rows(series(units[:5]), p)  # the data end right before the origin
+    features = [c for c in output_columns(N.WEEK) if c != Y]
+    pd.testing.assert_frame_equal(full[features], cut[features])
+
+
+def test_partial_last_week_is_scaled_in_features_and_not_a_target():
+    units = [7, 7, 7, 2]  # the last week observed 2 of 7 days
+    out = item_rows(
+        series(units, days_observed=[7, 7, 7, 2]), params(week(3), week(4), horizon=1, level=2)
+    )
+    at3 = out[out[ORIGIN] == week(3)].iloc[0]
+    assert math.isnan(at3[Y])  # a partial week is not a target
+    at4 = out[out[ORIGIN] == week(4)].iloc[0]
+    assert at4[B_NAIVE] == pytest.approx(7.0)  # 2 units in 2 days -> 7 a week
+    assert at4[LEVEL] == pytest.approx(7.0)
+
+
+def test_seasonal_naive_with_a_year_of_history():
+    units = list(range(1, 61))  # 60 weeks
+    out = item_rows(series(units), params(week(60), week(60), horizon=2))
+    # target week 60 -> week 8 (value 9); week 61 -> week 9 (value 10)
+    assert out[B_SNAIVE].tolist() == [9.0, 10.0]
+
+
+def test_metrics_by_hand():
+    y = [10, 0, 5, 5]
+    yhat = [8, 1, 5, 8]
+    assert M.wape(y, yhat) == pytest.approx((2 + 1 + 0 + 3) / 20)
+    assert M.mae(y, yhat) == pytest.approx(6 / 4)
+    assert M.bias(y, yhat) == pytest.approx((22 - 20) / 20)
+    assert M.coverage(y, [9, 0, 4, 6], [11, 2, 5, 9]) == pytest.approx(3 / 4)  # 5 < 6 misses
+    assert math.isnan(M.wape([0, 0], [1, 1]))
+
+
+def test_inventory_formulas_by_hand():
+    assert I.z_value(0.95) == pytest.approx(1.6449, abs=1e-4)
+    # z=1.6449, L=14, sigma_d=2, d=5, sigma_L=3: sqrt(14*4 + 25*9) = sqrt(281)
+    assert I.safety_stock(1.6449, 14, 2, 5, 3) == pytest.approx(1.6449 * math.sqrt(281))
+    # D=365*5, S=50, H=0.25*6
+    assert I.eoq(1825, 50, 1.5) == pytest.approx(math.sqrt(2 * 1825 * 50 / 1.5))
+    assert I.eoq(0, 50, 1.5) == 0.0
+
+
+def test_select_method():
+    sel = select_method({GBT: 0.5, B_NAIVE: 0.7, B_MEDIAN: 0.6})
+    assert sel.method == GBT and sel.best_baseline == B_MEDIAN
+    sel = select_method({GBT: 0.65, B_NAIVE: 0.7, B_MEDIAN: 0.6})
+    assert sel.method == B_MEDIAN and not sel.model_beat_baselines
+    assert select_method({GBT: float("nan"), B_MEAN: 0.6}).method == B_MEAN
+
+
+def test_dates_of_a_run():
+    assert forecast_origin(dt.date(2011, 11, 14), N.WEEK) == dt.date(2011, 11, 14)  # a Monday
+    assert forecast_origin(dt.date(2011, 11, 16), N.WEEK) == dt.date(2011, 11, 21)
+    assert forecast_origin(dt.date(2011, 11, 16), N.DAY) == dt.date(2011, 11, 16)
+    cfg = ForecastConfig()
+    plan = make_plan(dt.date(2011, 11, 14), cfg, dt.date(2010, 11, 29))
+    assert plan.horizon == 4 and plan.level_periods == 13 and plan.min_history == 4
+    # cutoffs H, H+2, H+4, H+6 weeks before the first forecast week
+    assert plan.cutoffs == tuple(
+        dt.date(2011, 11, 14) - dt.timedelta(weeks=4 + 2 * k) for k in range(4)
+    )
+    short = make_plan(dt.date(2011, 11, 14), cfg, dt.date(2011, 8, 29))  # 11 weeks of history
+    assert len(short.cutoffs) < 4
+    assert make_plan(dt.date(2011, 11, 14), cfg, dt.date(2011, 10, 31)).cutoffs == ()
+    assert ForecastConfig(grain="day").horizon == 28
+    with pytest.raises(ConfigError):
+        ForecastConfig(service_levels={"A": 0.98, "B": 0.95})
