@@ -1,0 +1,33 @@
+"""A logistic model fitted in a session that has used an ``Observation`` must still score:
+MLlib keeps the training summary (which references the session) in the model, and the
+session's ObservationManager is not serializable (Spark 4.0)."""
+
+from __future__ import annotations
+
+from pyspark.ml import Pipeline
+from pyspark.ml.classification import LogisticRegression
+from pyspark.ml.feature import VectorAssembler
+from pyspark.sql import Observation
+from pyspark.sql import functions as F
+
+from lakecart.customers.models import without_training_summary
+
+
+def test_logistic_model_scores_after_an_observation(spark):
+    obs = Observation("touch_observation_manager")
+    spark.range(3).observe(obs, F.count(F.lit(1)).alias("n")).write.format("noop").mode(
+        "overwrite"
+    ).save()
+    assert obs.get["n"] == 3
+    rows = [(float(x), 1.0 if x >= 5 else 0.0) for x in range(10)]
+    df = spark.createDataFrame(rows, "x double, label double")
+    fitted = Pipeline(
+        stages=[
+            VectorAssembler(inputCols=["x"], outputCol="features"),
+            LogisticRegression(regParam=0.01),
+        ]
+    ).fit(df)
+    model = without_training_summary(fitted)
+    assert not model.stages[-1].hasSummary
+    predicted = {r["x"]: r["prediction"] for r in model.transform(df).collect()}  # 10 rows
+    assert predicted == {x: y for x, y in rows}  # separable: every label recovered
