@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from lakecart import names as N
@@ -203,9 +203,3 @@ def model_path(lh: Lakehouse, model: str, version: str) -> str:
     """Where a fitted model of one version is saved (``<models_root>/<model>/<version>``)."""
     return f"{models_root(lh)}/{model}/{version}"
 
-
-def rank_within(partition: Sequence[str | Column], order: Sequence[Column]) -> Column:
-    """``row_number()`` over ``partition`` ordered by ``order`` (ranks start at 1)."""
-    from pyspark.sql import Window
-
-    return F.row_number().over(Window.partitionBy(*partition).orderBy(*order))
