@@ -8,7 +8,7 @@ synthetic shop), one Spark session, the interactions as of the default as_of:
    factors, the seen-item filter inside the block) vs ``recommendForAllUsers`` followed by
    the seen-item anti-join, on the same model; both written to the ``noop`` sink; the lists
    are checked to be the same items;
-3. the ``implicit`` library (when installed: ``pip install implicit``) on the same matrix
+3. the ``implicit`` library (a dev dependency in setup.cfg; skipped when absent) on the same matrix
    and hyperparameters: fit and ``recommend`` for all users with the seen filter.
 
 Usage: .venv/bin/python bench/recommend.py [--data ../shared/datasets] [--out bench/out/recommend]
@@ -162,7 +162,9 @@ def bench_case(spark, label: str, cfg: Config, argv: list[str], n: int) -> None:
     )
     print(f"items in our lists not in MLlib's (ties aside)  : {diff:,} of {a.count():,}")
     if imp is None:
-        print("implicit library: not installed (pip install implicit) - skipped")
+        print(
+            "implicit library: not installed (it is in setup.cfg [dev]; run ./run-tests.sh once) - skipped"
+        )
     else:
         print(
             f"implicit fit (same matrix, same hyperparameters): {imp['fit']:8.1f} s  (MLlib / implicit {t_fit / imp['fit']:.1f}x)"

@@ -21,6 +21,7 @@ from lakecart.customers import metrics as M
 from lakecart.customers.models import fit_isotonic
 from lakecart.customers.privacy import MissingKeyError, customer_key, hmac_sha256_hex
 from lakecart.customers.rfm import rfm_scores, segment_of
+from lakecart.customers.scores import CLV_CANDIDATES, clv_estimate
 from lakecart.customers.snapshots import (
     ORDERS_PREV_90D,
     SNAPSHOT,
@@ -268,6 +269,25 @@ def test_regression_errors_match_numpy(spark):
     e = M.regression_errors(df, "t", "p")
     assert e["mae"] == pytest.approx(np.mean(np.abs(p - t)))
     assert e["rmse"] == pytest.approx(np.sqrt(np.mean((p - t) ** 2)))
+
+
+def test_recent_rate_clv_scales_the_last_180_days(spark):
+    # 180 days of net spend scaled to the horizon, never negative, NULL (no orders) as 0;
+    # expected values by hand
+    df = spark.createDataFrame(
+        [("a", 360.0), ("b", -40.0), ("c", None), ("d", 0.0)],
+        f"{N.CUSTOMER_ID} string, revenue_180d double",
+    ).withColumn(SNAPSHOT, F.lit(dt.date(2011, 9, 10)))
+    got = clv_estimate("recent_rate", None, df, df, "clv", 90)
+    want = spark.createDataFrame(
+        [("a", dt.date(2011, 9, 10), 180.0), ("b", dt.date(2011, 9, 10), 0.0),
+         ("c", dt.date(2011, 9, 10), 0.0), ("d", dt.date(2011, 9, 10), 0.0)],
+        f"{N.CUSTOMER_ID} string, {SNAPSHOT} date, clv double",
+    )  # fmt: skip
+    assertDataFrameEqual(got, want)
+    assert "recent_rate" in CLV_CANDIDATES
+    with pytest.raises(ValueError, match="needs a fitted regressor"):
+        clv_estimate("direct", None, df, df, "clv", 90)
 
 
 def np_pav(x: np.ndarray, y: np.ndarray) -> dict[float, float]:

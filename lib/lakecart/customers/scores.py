@@ -15,14 +15,17 @@ churn_days``.
 * **Published**: refitted on every snapshot whose label window ends by as_of (``v``
   included) and applied to the customers as of as_of.
 
-CLV = net spend within ``clv_days``: three candidates are validated and the one with the
-lower MAE is refitted and published:
+CLV = net spend within ``clv_days``: four candidates are validated and the one with the
+lowest MAE is refitted (when it is a model) and published:
 
 * ``direct``: a GBT regressor of the spend (squared loss: the expected spend);
 * ``zero_inflated``: P(buy) from the classifier x a GBT regressor of ``ln(1 + spend)``
   trained on buyers only, mapped back (the typical spend of a buyer);
 * ``median``: a GBT regressor of ``ln(1 + spend)`` with absolute loss (the conditional
-  median, which is what minimises the MAE).
+  median, which is what minimises the MAE);
+* ``recent_rate``: the customer's net spend over the last 180 days scaled to ``clv_days``
+  (no fitting). A smoothed run rate is a strong rule on wholesale data, where the trees,
+  trained on off-season windows, can lose to it; it is published only when it wins.
 
 The spend is capped at ``clv_clip_quantile`` of the positive values for the squared-loss
 models; estimates are floored at 0. The baseline is the net spend in the ``clv_days``
@@ -53,6 +56,7 @@ from lakecart.customers.models import (
 )
 from lakecart.customers.rfm import rfm_scores
 from lakecart.customers.snapshots import (
+    REVENUE_180D,
     SNAPSHOT,
     SPEND_PREV,
     SnapshotPlan,
@@ -250,14 +254,18 @@ def validate_classifier(
     return rows, clf, scored.select(N.CUSTOMER_ID, SNAPSHOT, P_BUY)
 
 
-CLV_CANDIDATES = ("direct", "zero_inflated", "median")
+CLV_CANDIDATES = ("direct", "zero_inflated", "median", "recent_rate")
+RATE_DAYS = 180  # window of the recent_rate candidate (features' revenue_180d)
 
 
 def fit_clv(
     name: str, train: DataFrame, features: Sequence[str], h: int, cfg: CustomersConfig
-) -> Regressor:
-    """Fit the regressor of one CLV candidate (see the module docstring)."""
+) -> Regressor | None:
+    """Fit the regressor of one CLV candidate (see the module docstring); None for the
+    ``recent_rate`` rule, which has nothing to fit."""
     target = spend_col(h)
+    if name == "recent_rate":
+        return None
     if name == "direct":
         return fit_regressor(
             train, features, target, cfg, cap=spend_cap(train, target, cfg.clv_clip_quantile)
@@ -271,17 +279,25 @@ def fit_clv(
     raise ValueError(f"unknown CLV candidate {name!r}")
 
 
-def clv_estimate(name: str, reg: Regressor, df: DataFrame, p_buy: DataFrame, out: str) -> DataFrame:
+def clv_estimate(
+    name: str, reg: Regressor | None, df: DataFrame, p_buy: DataFrame, out: str, h: int
+) -> DataFrame:
     """``customer_id, snapshot, out``: the candidate's CLV for the rows of ``df``.
 
     Args:
         name: Candidate name.
-        reg: Its fitted regressor.
+        reg: Its fitted regressor (None for ``recent_rate``).
         df: Rows to score (with ``customer_id`` and ``snapshot``).
         p_buy: ``customer_id, snapshot, _p_buy`` (used by ``zero_inflated``).
         out: Output column.
+        h: CLV horizon in days.
     """
     keys = [N.CUSTOMER_ID, SNAPSHOT]
+    if name == "recent_rate":
+        rate = F.greatest(F.coalesce(F.col(REVENUE_180D), F.lit(0.0)), F.lit(0.0))
+        return df.select(*keys, (rate * F.lit(h / RATE_DAYS)).alias(out))
+    if reg is None:
+        raise ValueError(f"CLV candidate {name!r} needs a fitted regressor")
     est = reg.predict(df, "_est").select(*keys, "_est")
     if name == "zero_inflated":
         est = est.join(p_buy.select(*keys, P_BUY), keys).withColumn(
@@ -299,7 +315,7 @@ def validate_clv(
     p_buy_val: DataFrame,
     dataset: str,
 ) -> tuple[list[Metric], str, dict[str, float]]:
-    """Validate the CLV candidates on the latest complete window and pick the lower MAE.
+    """Validate the CLV candidates on the latest complete window and pick the lowest MAE.
 
     Args:
         version: Model version.
@@ -321,7 +337,7 @@ def validate_clv(
     v = val.select(*keys, target, SPEND_PREV)
     for name in CLV_CANDIDATES:
         reg = fit_clv(name, train, features, h, cfg)
-        v = v.join(clv_estimate(name, reg, val, p_buy_val, name), keys)
+        v = v.join(clv_estimate(name, reg, val, p_buy_val, name, h), keys)
     v = v.cache()
     try:
         base = M.regression_errors(v, target, SPEND_PREV)
@@ -432,13 +448,14 @@ def score_customers(
         st.update(chosen=chosen, **{k: round(v, 2) for k, v in maes.items()})
     with stage("customers: fit clv + score") as st:
         reg = fit_clv(chosen, rows_of(data, plans[ch].final), features, ch, cfg)
-        out.models[f"clv_{chosen}"] = reg
+        if reg is not None:
+            out.models[f"clv_{chosen}"] = reg
         keys = [N.CUSTOMER_ID, SNAPSHOT]
         probs = {h: final_clf[h].predict(current, P_BUY).select(*keys, P_BUY) for h in horizons}
         s = current.select(*keys)
         for h, p in probs.items():
             s = s.join(p.withColumnRenamed(P_BUY, f"_p{h}"), keys)
-        s = s.join(clv_estimate(chosen, reg, current, probs[ch], "_clv"), keys)
+        s = s.join(clv_estimate(chosen, reg, current, probs[ch], "_clv", ch), keys)
         out.scores = s.select(
             N.CUSTOMER_ID,
             (F.lit(1.0) - F.col(f"_p{cfg.churn_days}")).alias(N.CHURN_PROBABILITY),
