@@ -19,21 +19,12 @@ dbutils.widgets.text("overrides", "")  # noqa: F821  (comma-separated key=value)
 
 import argparse
 
-from lakecart.config import load_config
 from lakecart.jobs import features
+from lakecart.notebook import open_lakehouse
 from lakecart.runlog import tracked_run
-from lakecart.session import get_spark
-from lakecart.tables import Lakehouse
 
 w = dbutils.widgets  # noqa: F821
-overrides = [x.strip() for x in w.get("overrides").split(",") if x.strip()]
-if w.get("lakehouse").strip():
-    overrides.append(f"lakehouse.root={w.get('lakehouse').strip()}")
-if w.get("as_of").strip():
-    overrides.append(f"run.as_of={w.get('as_of').strip()}")
-config = load_config(w.get("env"), overrides=overrides)
-spark = get_spark(config)  # reuses the Databricks session and its built-in Delta
-lh = Lakehouse(spark, config.lakehouse)
+config, spark, lh = open_lakehouse(w.get)  # the running session on Databricks
 args = argparse.Namespace(tables=w.get("tables").strip() or None)
 
 # COMMAND ----------

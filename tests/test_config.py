@@ -66,3 +66,19 @@ def test_conf_file_overlay(tmp_path):
 def test_unknown_env():
     with pytest.raises(ConfigError, match="nosuch"):
         load_config("nosuch")
+
+
+def test_notebook_widgets_become_overrides():
+    from lakecart.notebook import widget_overrides
+
+    widgets = {"overrides": " a.b=1, ,c.d=x ", "lakehouse": " /mnt/lake ", "as_of": "2011-11-14"}
+    got = widget_overrides(widgets.__getitem__, ["forecast.grain=day"])
+    assert got == [
+        "a.b=1",
+        "c.d=x",
+        "lakehouse.root=/mnt/lake",
+        "run.as_of=2011-11-14",
+        "forecast.grain=day",
+    ]
+    empty = {"overrides": "", "lakehouse": "  ", "as_of": ""}
+    assert widget_overrides(empty.__getitem__) == []
