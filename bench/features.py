@@ -21,18 +21,17 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import shutil
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
+from common import config_for, timed
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from lakecart import names as N
 from lakecart.asof import resolve_as_of
 from lakecart.cli import setup_logging
-from lakecart.config import Config, load_config
+from lakecart.config import Config
 from lakecart.features.specs import feature_specs
 from lakecart.jobs import features as features_job
 from lakecart.runlog import tracked_run
@@ -41,24 +40,6 @@ from lakecart.session import get_spark
 from lakecart.tables import Lakehouse
 
 ORDERS = SILVER[N.ORDERS]
-
-
-def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    t0 = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t0, out
-
-
-def config_for(root: Path, a: argparse.Namespace) -> Config:
-    return load_config(
-        "local",
-        overrides=[
-            f"spark.master={a.master}",
-            f"spark.shuffle_partitions={a.shuffle_partitions}",
-            f"lakehouse.root={root}",
-            "spark.conf.spark.ui.showConsoleProgress=false",
-        ],
-    )
 
 
 def groupby_scan(lh: Lakehouse) -> int:

@@ -21,10 +21,9 @@ Lakehouses are only read (the job's tables are not written).
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
 from typing import Any
 
+from common import timed
 from pyspark.sql import functions as F
 
 from lakecart import names as N
@@ -35,12 +34,6 @@ from lakecart.forecast import model as FM
 from lakecart.jobs.forecast import load_demand
 from lakecart.session import get_spark
 from lakecart.tables import Lakehouse
-
-
-def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    t0 = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t0, out
 
 
 def bench_one(spark, root: str, a: argparse.Namespace) -> dict[str, Any]:

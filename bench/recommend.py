@@ -20,19 +20,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+from common import config_for, timed
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 
 from lakecart import names as N
 from lakecart.asof import resolve_as_of
 from lakecart.cli import setup_logging
-from lakecart.config import Config, load_config
+from lakecart.config import Config
 from lakecart.recommend import core, data, models
 from lakecart.recommend.models import AlsParams
 from lakecart.recommend.score import recommend_for_all_users, score, user_blocks
@@ -43,24 +41,6 @@ from lakecart.tables import Lakehouse
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 PARAMS = AlsParams(rank=64, reg=0.05, alpha=10.0, max_iter=10, confidence="weight")
-
-
-def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    t0 = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t0, out
-
-
-def config_for(root: Path, a: argparse.Namespace) -> Config:
-    return load_config(
-        "local",
-        overrides=[
-            f"spark.master={a.master}",
-            f"spark.shuffle_partitions={a.shuffle_partitions}",
-            f"lakehouse.root={root}",
-            "spark.conf.spark.ui.showConsoleProgress=false",
-        ],
-    )
 
 
 def ensure_loaded(label: str, cfg: Config, lh: Lakehouse, argv: list[str]) -> None:
