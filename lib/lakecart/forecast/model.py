@@ -40,6 +40,7 @@ from lakecart.forecast.panel import (
     item_rows,
     output_schema,
 )
+from lakecart.ml import fit_partitions
 
 log = logging.getLogger("lakecart")
 
@@ -223,7 +224,8 @@ def with_label(rows: DataFrame, cfg: ForecastConfig) -> DataFrame:
 def fit_gbt(train: DataFrame, cfg: ForecastConfig, grain: str) -> GBTRegressionModel:
     """Fit the global GBT on feature rows (one model, horizon is a feature)."""
     assembler = VectorAssembler(inputCols=feature_names(grain), outputCol=FEATURES)
-    data = assembler.transform(with_label(train, cfg)).select(FEATURES, LABEL, WEIGHT)
+    keyed = fit_partitions(train, [N.ITEM_ID, ORIGIN, N.HORIZON])
+    data = assembler.transform(with_label(keyed, cfg)).select(FEATURES, LABEL, WEIGHT)
     gbt = GBTRegressor(
         featuresCol=FEATURES,
         labelCol=LABEL,

@@ -17,6 +17,7 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from lakecart import names as N
+from lakecart.ml import task_slots
 from lakecart.recommend.core import Neighbours, ease
 from lakecart.recommend.data import I_IDX, TS, U_IDX
 
@@ -47,7 +48,7 @@ def fit_als(train_idx: DataFrame, p: AlsParams, seed: int, checkpoint_interval: 
     spark = train_idx.sparkSession
     conf = F.lit(1.0) if p.confidence == "binary" else F.col(N.WEIGHT)
     data = train_idx.select(U_IDX, I_IDX, conf.cast("float").alias("_c"))
-    blocks = max(2, spark.sparkContext.defaultParallelism)
+    blocks = max(2, task_slots(spark))
     als = ALS(
         rank=p.rank,
         maxIter=p.max_iter,
@@ -323,7 +324,7 @@ def similar_from_factors(
             )
 
     n = len(item_ids)
-    parts = max(1, min(spark.sparkContext.defaultParallelism * 2, n // 500 + 1))
+    parts = max(1, min(task_slots(spark) * 2, n // 500 + 1))
     return spark.range(0, n, numPartitions=parts).mapInPandas(fn, schema)
 
 
