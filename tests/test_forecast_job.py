@@ -201,6 +201,67 @@ def test_abc_and_inventory_plan_by_hand(spark):
     assert plan["d"][N.SERVICE_LEVEL] == pytest.approx(0.90)
 
 
+def test_inventory_plan_applies_the_safety_factor(spark):
+    cfg = ForecastConfig(lead_time_days=14.0, lead_time_std_days=2.0)
+    revenue = spark.createDataFrame([("a", 100.0)], "item_id string, revenue double")
+    w = 2 * I.z_value(0.9)
+    fc = spark.createDataFrame(
+        [("a", 70.0, 70.0 - 7 * w / 2, 70.0 + 7 * w / 2)] * 4,
+        "item_id string, yhat double, yhat_p10 double, yhat_p90 double",
+    )
+    prices = spark.createDataFrame([("a", 10.0)], "item_id string, price_last double")
+    plan = I.inventory_plan(fc, revenue, prices, None, cfg, 7, {"A": 2.5, "B": 1.0, "C": 1.0})
+    a = plan.first()
+    ss = 2.5 * I.z_value(0.98) * np.sqrt(14 * 7.0 + 10**2 * 2**2)  # sigma_d^2 = 49 / 7
+    assert a[N.ABC_CLASS] == "A"
+    assert a[N.SAFETY_STOCK] == pytest.approx(ss)
+    assert a[N.REORDER_POINT] == pytest.approx(140 + ss)
+
+
+def _cycles(spark, excess: dict[tuple[str, str], list[float]]):
+    """Backtest cycles with given standardised excess demand per (cutoff, class)."""
+    rows = []
+    for (cut, cls), values in excess.items():
+        for i, r in enumerate(values):
+            rows.append((cut, f"{cls}{i}", cls, r))
+    df = spark.createDataFrame(rows, "cutoff string, item_id string, abc_class string, r double")
+    return df.select(
+        "cutoff", N.ITEM_ID, N.ABC_CLASS, F.lit(0.9).alias(N.SERVICE_LEVEL),
+        F.lit(0.0).alias(N.REORDER_POINT), F.lit(0.0).alias(I.LEAD_DEMAND),
+        (F.col("r") > F.lit(I.z_value(0.9))).alias(I.STOCKOUT), F.col("r").alias(I.EXCESS),
+    )  # fmt: skip
+
+
+def test_safety_factors_are_calibrated_out_of_sample(spark):
+    """Factors = quantile of the excess at the service level / z (numpy's linear
+    percentile as the independent reference); classes with < 30 cycles keep 1; factors are
+    bounded; each cutoff's stock-outs are re-decided with the OTHER cutoff's factors."""
+    cfg = ForecastConfig(service_levels={"A": 0.9, "B": 0.9, "C": 0.9}, safety_factor_bounds=[0.5, 5.0])
+    z = I.z_value(0.9)
+    rng = np.random.default_rng(3)
+    c1 = [float(x) for x in np.round(rng.exponential(1.5, 40), 3)]  # heavier tail than normal
+    c2 = [float(x) for x in np.round(rng.exponential(1.0, 50), 3)]
+    huge = [100.0 + i for i in range(40)]  # B: a factor beyond the upper bound
+    excess = {("c1", "C"): c1, ("c2", "C"): c2, ("c1", "A"): [9.0] * 5, ("c1", "B"): huge}
+    cycles = _cycles(spark, excess)
+    factors = I.safety_factors(cycles, cfg)
+    assert factors["C"] == pytest.approx(np.percentile(c1 + c2, 90) / z)
+    assert factors["A"] == 1.0  # 5 cycles: too few to calibrate
+    assert factors["B"] == 5.0  # clamped
+    got = I.calibrated_cycles(cycles, cfg, "cutoff").select("cutoff", N.ITEM_ID, I.STOCKOUT)
+    k_for_c1 = np.percentile(c2, 90)  # factor x z fitted on the other cutoff
+    k_for_c2 = np.percentile(c1, 90)
+    expected = (
+        [("c1", f"C{i}", bool(r > k_for_c1)) for i, r in enumerate(c1)]
+        + [("c2", f"C{i}", bool(r > k_for_c2)) for i, r in enumerate(c2)]
+        + [("c1", f"A{i}", bool(9.0 > z)) for i in range(5)]  # factor 1
+        + [("c1", f"B{i}", True) for i in range(40)]  # B has no other cutoff: factor 1 there
+    )
+    assertDataFrameEqual(got, spark.createDataFrame(expected, got.schema))
+    off = ForecastConfig(safety_calibration=False)
+    assert I.safety_factors(cycles, off) == {"A": 1.0, "B": 1.0, "C": 1.0}
+
+
 def test_short_history_is_skipped_cleanly(spark, tmp_root):
     lh = Lakehouse(spark, LakehouseConfig(root=str(tmp_root / "fc_short")))
     lh.append(

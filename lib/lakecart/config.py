@@ -304,6 +304,11 @@ class ForecastConfig:
         unit_cost_share: Unit cost as a share of the last selling price when silver.inventory
             has no unit cost.
         holding_rate: Yearly holding cost as a share of the unit cost (H in EOQ).
+        safety_calibration: Scale each ABC class's safety stock by a factor fitted on the
+            backtest (the quantile of the standardised lead-time excess demand at the class's
+            service level over z), so that the plan meets its target on history; False:
+            the normal-theory safety stock.
+        safety_factor_bounds: Smallest and largest calibrated factor.
     """
 
     grain: str = "week"
@@ -334,6 +339,8 @@ class ForecastConfig:
     order_cost: float = 50.0
     unit_cost_share: float = 0.6
     holding_rate: float = 0.25
+    safety_calibration: bool = True
+    safety_factor_bounds: list[float] = field(default_factory=lambda: [0.5, 5.0])
 
     def __post_init__(self) -> None:
         if self.grain not in ("day", "week"):
@@ -358,6 +365,10 @@ class ForecastConfig:
         a = self.abc_cutoffs
         if len(a) != 2 or not 0 < a[0] < a[1] <= 1:
             raise ConfigError("forecast.abc_cutoffs: expected two shares 0 < A < B <= 1")
+        f = self.safety_factor_bounds
+        if len(f) != 2 or not 0 < f[0] <= f[1]:
+            raise ConfigError("forecast.safety_factor_bounds: expected two factors 0 < min <= max")
+        self.safety_factor_bounds = [float(x) for x in f]
         if not 0 < self.interval_low < self.interval_high < 1:
             raise ConfigError("forecast.interval_low/high: expected 0 < low < high < 1")
         for key in ("active_days", "min_history_days", "train_origins", "max_iter", "max_depth"):

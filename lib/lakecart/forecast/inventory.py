@@ -20,6 +20,15 @@ out-of-sample forecast; a replenishment cycle that starts when the inventory pos
 the reorder point stocks out when the actual demand over the following lead time exceeds it.
 The achieved cycle service level is the share of (item, cutoff) cycles without a stock-out,
 reported beside the target (the mean target service level of the same items).
+
+Calibration (``forecast.safety_calibration``): lumpy demand is not normal, so z x sigma
+under-protects. Each backtest cycle gives a standardised excess demand
+r = (lead-time demand - d x L) / sqrt(L x sigma_d^2 + d^2 x sigma_L^2); a cycle stocks out
+when r > factor x z. The factor of an ABC class is the quantile of r at the class's service
+level divided by z (within ``safety_factor_bounds``; 1 when the class has fewer than
+:data:`MIN_CALIBRATION_CYCLES` cycles). The plan uses factors fitted on every cutoff; the
+backtest's achieved level uses, for each cutoff, factors fitted on the OTHER cutoffs, so it
+is measured out of sample.
 """
 
 from __future__ import annotations
@@ -40,6 +49,11 @@ UNIT_COST_COL = "_unit_cost"
 ORDER_COST_COL = "_order_cost"
 STOCKOUT = "stockout"
 LEAD_DEMAND = "lead_time_demand"
+EXCESS = "excess_z"  # (lead-time demand - d x L) / sigma over the lead time
+SAFETY_FACTOR = "_safety_factor"
+HELD = "_held"
+ABC = ("A", "B", "C")
+MIN_CALIBRATION_CYCLES = 30  # fewer cycles in a class: factor 1
 
 
 def z_value(service_level: float) -> float:
@@ -155,10 +169,23 @@ def item_terms(items: DataFrame, inventory: DataFrame | None, cfg: ForecastConfi
     )
 
 
-def policy_columns(cfg: ForecastConfig) -> dict[str, Column]:
+def class_value(values: dict[str, float], default: float = 1.0) -> Column:
+    """A per-ABC-class constant as a column (``default`` for classes not in ``values``)."""
+    col = F.lit(float(default))
+    for cls, v in values.items():
+        col = F.when(F.col(N.ABC_CLASS) == cls, F.lit(float(v))).otherwise(col)
+    return col
+
+
+def policy_columns(
+    cfg: ForecastConfig, factors: dict[str, float] | None = None
+) -> dict[str, Column]:
     """Service level, safety stock, reorder point and EOQ from ``mean_demand``,
-    ``demand_std``, ``lead_time_days``, the lead-time std and the costs."""
+    ``demand_std``, ``lead_time_days``, the lead-time std and the costs; the safety stock
+    is multiplied by the class's calibrated factor when ``factors`` are given."""
     sl, z = service_level_col(cfg)
+    if factors:
+        z = z * class_value(factors)
     d, sd, lt, sl_t = (
         F.col(N.MEAN_DEMAND),
         F.col(N.DEMAND_STD),
@@ -180,6 +207,7 @@ def inventory_plan(
     inventory: DataFrame | None,
     cfg: ForecastConfig,
     period_days: int,
+    factors: dict[str, float] | None = None,
 ) -> DataFrame:
     """The plan per forecast item.
 
@@ -190,6 +218,7 @@ def inventory_plan(
         inventory: Latest snapshot per item before as_of, or None.
         cfg: The ``forecast`` configuration.
         period_days: Days per forecast period.
+        factors: Calibrated safety-stock factor per ABC class (None: 1).
 
     Returns:
         The ``gold.inventory_plan`` columns (without the common gold columns).
@@ -198,7 +227,8 @@ def inventory_plan(
     rev = dd.select(N.ITEM_ID).join(revenue, N.ITEM_ID, "left").fillna(0.0, [N.REVENUE])
     classes = abc_classes(rev, tuple(cfg.abc_cutoffs))
     terms = item_terms(dd.select(N.ITEM_ID).join(prices, N.ITEM_ID, "left"), inventory, cfg)
-    j = dd.join(classes, N.ITEM_ID).join(terms, N.ITEM_ID).withColumns(policy_columns(cfg))
+    j = dd.join(classes, N.ITEM_ID).join(terms, N.ITEM_ID)
+    j = j.withColumns(policy_columns(cfg, factors))
     on_hand = F.col(N.ON_HAND)
     return j.select(
         N.ITEM_ID,
@@ -264,7 +294,16 @@ def policy_backtest(
     )
     # the policy covers d x L' + SS over the (possibly cut) lead time L'
     ltc = F.least(F.col(N.LEAD_TIME_DAYS), F.lit(float(horizon * period_days)))
-    rop = F.col(N.MEAN_DEMAND) * ltc + F.col(N.SAFETY_STOCK)
+    mu = F.col(N.MEAN_DEMAND) * ltc
+    rop = mu + F.col(N.SAFETY_STOCK)
+    _, z = service_level_col(cfg)
+    sigma = F.try_divide(F.col(N.SAFETY_STOCK), z)  # sqrt(L sigma_d^2 + d^2 sigma_L^2)
+    gap = F.col(LEAD_DEMAND) - mu
+    excess = (
+        F.when(sigma > 0, gap / sigma)
+        .when(gap > 1e-9, F.lit(float("inf")))
+        .otherwise(F.lit(float("-inf")))
+    )
     return j.select(
         cutoff,
         N.ITEM_ID,
@@ -273,4 +312,58 @@ def policy_backtest(
         rop.alias(N.REORDER_POINT),
         LEAD_DEMAND,
         (F.col(LEAD_DEMAND) > rop + F.lit(1e-9)).alias(STOCKOUT),
+        excess.alias(EXCESS),
+    )
+
+
+def _factor_aggs(cfg: ForecastConfig) -> list[Column]:
+    """Per ABC class: the quantile of ``excess_z`` at the class's service level, and the
+    number of cycles."""
+    out = []
+    for cls in ABC:
+        r = F.when(F.col(N.ABC_CLASS) == cls, F.col(EXCESS))
+        out.append(F.percentile(r, F.lit(cfg.service_levels[cls])).alias(f"q_{cls}"))
+        out.append(F.count(r).alias(f"n_{cls}"))
+    return out
+
+
+def _factors_from(row: dict, cfg: ForecastConfig) -> dict[str, float]:
+    lo, hi = cfg.safety_factor_bounds
+    out = {}
+    for cls in ABC:
+        z = z_value(cfg.service_levels[cls])
+        q, n = row.get(f"q_{cls}"), row.get(f"n_{cls}") or 0
+        if n < MIN_CALIBRATION_CYCLES or q is None or z <= 0 or math.isnan(q):
+            out[cls] = 1.0
+        else:
+            out[cls] = min(hi, max(lo, q / z))
+    return out
+
+
+def safety_factors(cycles: DataFrame, cfg: ForecastConfig) -> dict[str, float]:
+    """The calibrated safety-stock factor per ABC class from backtest cycles (output of
+    :func:`policy_backtest`); every factor is 1 when calibration is off."""
+    if not cfg.safety_calibration:
+        return dict.fromkeys(ABC, 1.0)
+    return _factors_from(cycles.agg(*_factor_aggs(cfg)).first().asDict(), cfg)
+
+
+def calibrated_cycles(cycles: DataFrame, cfg: ForecastConfig, cutoff: str) -> DataFrame:
+    """Backtest cycles with ``stockout`` re-decided under factors fitted on the other
+    cutoffs (leave one cutoff out; with a single cutoff, on itself). Unchanged when
+    calibration is off."""
+    if not cfg.safety_calibration:
+        return cycles
+    cuts = cycles.select(F.col(cutoff).alias(HELD)).distinct()
+    pairs = cycles.crossJoin(F.broadcast(cuts))
+    if cuts.count() > 1:  # a handful of cutoffs
+        pairs = pairs.filter(F.col(cutoff) != F.col(HELD))
+    rows = pairs.groupBy(HELD).agg(*_factor_aggs(cfg)).collect()  # one row per cutoff
+    f = F.lit(1.0)
+    for r in rows:
+        by_class = _factors_from(r.asDict(), cfg)
+        f = F.when(F.col(cutoff) == F.lit(r[HELD]), class_value(by_class)).otherwise(f)
+    _, z = service_level_col(cfg)
+    return cycles.withColumn(SAFETY_FACTOR, f).withColumn(
+        STOCKOUT, F.col(EXCESS) > F.col(SAFETY_FACTOR) * z
     )

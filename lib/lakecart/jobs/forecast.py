@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
@@ -172,43 +173,46 @@ def _forecast(
         n_fc = publish(lh, out, DEMAND_FORECAST)
         n_fallback = fc.filter(F.col(FM.FALLBACK)).select(N.ITEM_ID).distinct().count()
         st.update(rows=n_fc, fallback_items=n_fallback, method=sel.method)
-    with ctx.stage("forecast: publish inventory_plan") as st:
+    with ctx.stage("forecast: inventory backtest") as st:
         rev, prices = revenue_and_prices(demand, as_of, cfg.abc_days)
         inv_spec = SILVER[N.INVENTORY]
         inv = I.latest_inventory(lh.read(inv_spec), as_of) if lh.exists(inv_spec) else None
-        plan_df = I.inventory_plan(fc, rev, prices, inv, cfg, plan.period_days)
-        n_plan = publish(lh, with_gold_columns(plan_df, version, as_of, generated), INVENTORY_PLAN)
-        st["rows"] = n_plan
-    with ctx.stage("forecast: inventory backtest") as st:
         pub = bt.filter(F.col(FM.METHOD) == sel.method)
         items = pub.select(N.ITEM_ID).distinct()
         classes = I.abc_classes(
             items.join(rev, N.ITEM_ID, "left").fillna(0.0, [N.REVENUE]), tuple(cfg.abc_cutoffs)
         )
         terms = I.item_terms(items.join(prices, N.ITEM_ID, "left"), inv, cfg)
-        cycles = I.policy_backtest(
-            pub, classes, terms, cfg, plan.period_days, plan.horizon, FM.CUTOFF, FM.Y, FM.PRED
+        raw_cycles = FM.persist(
+            I.policy_backtest(
+                pub, classes, terms, cfg, plan.period_days, plan.horizon, FM.CUTOFF, FM.Y, FM.PRED
+            )
         )
+        cached.append(raw_cycles)
+        factors = I.safety_factors(raw_cycles, cfg)
+        cycles = I.calibrated_cycles(raw_cycles, cfg, FM.CUTOFF)
+        achieved = F.avg((~F.col(I.STOCKOUT)).cast("double")).alias("achieved")
+        target = F.avg(N.SERVICE_LEVEL).alias("target")
         inv_rows = (
             cycles.groupBy(F.coalesce(F.col(N.ABC_CLASS), F.lit("all")).alias(N.ABC_CLASS))
-            .agg(
-                F.avg((~F.col(I.STOCKOUT)).cast("double")).alias("achieved"),
-                F.avg(N.SERVICE_LEVEL).alias("target"),
-                F.count(F.lit(1)).alias("cycles"),
-            )
+            .agg(achieved, target, F.count(F.lit(1)).alias("cycles"))
             .collect()  # one row per ABC class
         )
-        total = cycles.agg(
-            F.avg((~F.col(I.STOCKOUT)).cast("double")).alias("achieved"),
-            F.avg(N.SERVICE_LEVEL).alias("target"),
-            F.count(F.lit(1)).alias("cycles"),
-        ).first()
+        total = cycles.agg(achieved, target, F.count(F.lit(1)).alias("cycles")).first()
+        uncalibrated = raw_cycles.agg(achieved).first()["achieved"]
         st.update(
             achieved=round(total["achieved"] or 0, 4),
             target=round(total["target"] or 0, 4),
+            uncalibrated=round(uncalibrated or 0, 4),
+            factors={k: round(v, 3) for k, v in factors.items()},
             cycles=total["cycles"],
         )
-    metrics = _metrics(table, sel, version, as_of, plan, inv_rows, total, n_fallback)
+    with ctx.stage("forecast: publish inventory_plan") as st:
+        plan_df = I.inventory_plan(fc, rev, prices, inv, cfg, plan.period_days, factors)
+        n_plan = publish(lh, with_gold_columns(plan_df, version, as_of, generated), INVENTORY_PLAN)
+        st["rows"] = n_plan
+    inventory = InventoryBacktest(inv_rows, total, uncalibrated, factors)
+    metrics = _metrics(table, sel, version, as_of, plan, inventory, n_fallback)
     write_metrics(lh, ctx.run_id, metrics)
     ctx.rows_out += n_fc + n_plan
     return {
@@ -219,10 +223,24 @@ def _forecast(
         "rows": {DEMAND_FORECAST.full_name: n_fc, INVENTORY_PLAN.full_name: n_plan},
         "inventory_backtest": {
             "all": (total["achieved"], total["target"], total["cycles"]),
+            "uncalibrated": uncalibrated,
+            "factors": factors,
             **{r[N.ABC_CLASS]: (r["achieved"], r["target"], r["cycles"]) for r in inv_rows},
         },
         "backtest": [r.asDict() for r in table],
     }
+
+
+@dataclass
+class InventoryBacktest:
+    """The inventory plan's backtest: achieved vs target per ABC class and overall
+    (calibrated factors, out of sample), the normal-theory policy's overall level and the
+    factors the published plan uses."""
+
+    by_class: list
+    total: Any
+    uncalibrated: float | None
+    factors: dict[str, float]
 
 
 def _log_table(table: list, sel: FM.Selection) -> None:
@@ -273,8 +291,7 @@ def _metrics(
     version: str,
     as_of: dt.date,
     plan: FM.Plan,
-    inv_rows: list,
-    total: Any,
+    inventory: InventoryBacktest,
     n_fallback: int,
 ) -> list[Metric]:
     by = {(r[FM.METHOD], r[N.HORIZON]): r for r in table}
@@ -317,7 +334,7 @@ def _metrics(
     out.append(
         Metric(MODEL_NAME, version, "fallback_items", float(n_fallback), ds, as_of, "forecast")
     )
-    for r in [total, *inv_rows]:
+    for r in [inventory.total, *inventory.by_class]:
         cls = r[N.ABC_CLASS] if N.ABC_CLASS in r.asDict() else "all"
         out.append(
             Metric(
@@ -330,6 +347,34 @@ def _metrics(
                 split=N.SPLIT_BACKTEST,
                 baseline="target",
                 baseline_value=r["target"],
+            )
+        )
+    # the normal-theory policy (factor 1) beside the calibrated one, and the factors
+    out.append(
+        Metric(
+            model=POLICY,
+            model_version=version,
+            metric="cycle_service_level_uncalibrated:all",
+            value=inventory.uncalibrated,
+            dataset=ds,
+            as_of=as_of,
+            split=N.SPLIT_BACKTEST,
+            baseline="target",
+            baseline_value=inventory.total["target"],
+        )
+    )
+    for cls, f in inventory.factors.items():
+        out.append(
+            Metric(
+                model=POLICY,
+                model_version=version,
+                metric=f"safety_factor:{cls}",
+                value=f,
+                dataset=ds,
+                as_of=as_of,
+                split=N.SPLIT_BACKTEST,
+                baseline="normal",
+                baseline_value=1.0,
             )
         )
     return out
