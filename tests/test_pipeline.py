@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
+import threading
+
+import pytest
 from pyspark.sql import functions as F
 
 from lakecart import names as N
+from lakecart.jobs.pipeline import run_stages
+from lakecart.runlog import RunContext
 from lakecart.schemas import DATA_QUALITY, RUNS, SILVER
 from tests.helpers import run_cli, table_versions
 
@@ -34,3 +41,57 @@ def test_pipeline_on_small_synthetic_shop(spark, lake, capsys):
     assert {k: v for k, v in after.items() if k.startswith(("bronze.", "silver."))} == {
         k: v for k, v in before.items() if k.startswith(("bronze.", "silver."))
     }
+
+
+class _Stage:
+    """A stand-in stage module: records when it ran; fails when told to."""
+
+    def __init__(self, name: str, log: list, fail: bool = False, barrier=None):
+        self.name, self.log, self.fail, self.barrier = name, log, fail, barrier
+
+    def add_arguments(self, p):
+        p.add_argument("--as-of", default=None)
+
+    def run(self, spark, config, lh, ctx, args):
+        self.log.append(("start", self.name))
+        if self.barrier is not None:  # returns only once all parties are running
+            self.barrier.wait(timeout=120)
+        self.log.append(("end", self.name))
+        if self.fail:
+            raise RuntimeError(f"{self.name} broke")
+        return {}
+
+
+def test_stages_run_concurrently_after_their_inputs_and_failures_surface(spark, lake):
+    cfg, lh = lake
+    events: list = []
+    names = ["features", "recommend", "forecast", "customers", "marketing"]
+    together = threading.Barrier(3)
+    modules = {
+        n: _Stage(n, events, n == "recommend", together if n in names[1:4] else None)
+        for n in names
+    }
+    ctx = RunContext("pipeline-test", "pipeline", {}, dt.datetime(2025, 1, 1))
+    args = argparse.Namespace(as_of=None)
+    with pytest.raises(RuntimeError, match="recommend broke"):
+        run_stages(spark, cfg, lh, ctx, args, names, 3, modules)
+    # features first; the three that only need features overlap; marketing needs the
+    # failed recommend, so it never starts
+    assert events[:2] == [("start", "features"), ("end", "features")]
+    assert sorted(n for _, n in events[2:5]) == ["customers", "forecast", "recommend"]
+    assert all(e == "start" for e, _ in events[2:5])  # all three started before one ended
+    assert ("start", "marketing") not in events
+    runs = {r[N.JOB]: r[N.STATUS] for r in lh.read(RUNS).collect()}
+    assert runs == {
+        "features": N.SUCCEEDED,
+        "recommend": N.FAILED,
+        "forecast": N.SUCCEEDED,
+        "customers": N.SUCCEEDED,
+    }
+    # one at a time: the same order, no overlap
+    events.clear()
+    for m in modules.values():
+        m.fail, m.barrier = False, None
+    run_stages(spark, cfg, lh, ctx, args, names, 1, modules)
+    assert [n for e, n in events if e == "start"] == names
+    assert all(events[i][1] == events[i + 1][1] for i in range(0, len(events), 2))

@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -76,10 +77,16 @@ def _row(ctx: RunContext, status: str, finished: dt.datetime | None, error: str 
     )
 
 
+# one MERGE into ops.runs at a time from this driver: concurrent pipeline stages would
+# otherwise conflict (each MERGE reads the whole table)
+_RUNS_LOCK = threading.Lock()
+
+
 def _write(lh: Lakehouse, row: Row) -> None:
     df = lh.spark.createDataFrame([row], RUNS.schema)
     df = df.select(*[F.col(c.name).cast(c.dtype) for c in RUNS.columns])
-    lh.merge(df, RUNS)
+    with _RUNS_LOCK:
+        lh.merge(df, RUNS)
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ failed run never leaves a half-written table.
 from __future__ import annotations
 
 import logging
+import threading
 
 from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -36,6 +37,7 @@ class Lakehouse:
         self.spark = spark
         self.config = config
         self._created: set[str] = set()
+        self._create_lock = threading.Lock()
 
     # ------------------------------------------------------------ naming
     @property
@@ -66,7 +68,14 @@ class Lakehouse:
         return DeltaTable.isDeltaTable(self.spark, self.path(spec))
 
     def create(self, spec: TableSpec) -> None:
-        """Create the table from its declaration if it does not exist (idempotent)."""
+        """Create the table from its declaration if it does not exist (idempotent; safe
+        from several threads, e.g. the pipeline's concurrent stages)."""
+        if spec.full_name in self._created:
+            return
+        with self._create_lock:
+            self._create(spec)
+
+    def _create(self, spec: TableSpec) -> None:
         if spec.full_name in self._created:
             return
         if self.metastore:

@@ -2,6 +2,12 @@
 then every later stage that exists (features, recommend, forecast, customers, ...), and
 print a summary: tables and rows, quarantine counts, and each model's headline metric
 beside its baseline.
+
+Stages whose inputs are ready run at the same time (``--parallel``, default 3): after
+``features``, ``recommend``, ``forecast`` and ``customers`` only read the feature tables and
+silver, and write tables of their own, so they share the cluster (and the driver) instead
+of waiting for each other. Each is still its own run in ``ops.runs``; when one fails, the
+others finish and the pipeline then fails with the first error.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ import argparse
 import importlib
 import importlib.util
 import logging
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from pyspark.sql import SparkSession
@@ -30,6 +37,19 @@ HEADLINE_SPLITS = (N.SPLIT_HOLDOUT, N.SPLIT_BACKTEST, N.SPLIT_VALIDATION)
 HEADLINE_K = (0, 10)
 
 STAGES = ("features", "recommend", "forecast", "customers", "basket", "fraud", "sentiment", "marketing", "report")
+# The stages each stage reads the output of (besides silver, which ingest/generate wrote
+# before any of them); a stage starts when those that exist have succeeded.
+DEPENDS: dict[str, tuple[str, ...]] = {
+    "features": (),
+    "recommend": ("features",),
+    "forecast": ("features",),
+    "customers": ("features",),
+    "basket": ("features",),
+    "fraud": ("features",),
+    "sentiment": ("features",),
+    "marketing": ("features", "customers", "recommend"),
+    "report": STAGES[:-1],
+}
 
 
 def available_stages() -> list[str]:
@@ -102,15 +122,95 @@ def run(spark: SparkSession, config: Config, lh: Lakehouse, ctx: RunContext, arg
     with tracked_run(lh, first_name, {"pipeline": ctx.run_id, **{k: v for k, v in vars(first_args).items() if v}}) as sub:
         first.run(spark, config, lh, sub, first_args)
         run_ids.append(sub.run_id)
-    for name in available_stages():
-        module = importlib.import_module(f"lakecart.jobs.{name}")
-        stage_args = _stage_args(module, args)
-        with tracked_run(lh, name, {"pipeline": ctx.run_id}) as sub:
-            module.run(spark, config, lh, sub, stage_args)
-            run_ids.append(sub.run_id)
+    run_ids += run_stages(spark, config, lh, ctx, args, available_stages(), max(1, args.parallel))
     text = summary(lh, run_ids)
     print(text, flush=True)
     return {"runs": run_ids}
+
+
+PRELOAD = tuple(
+    f"pyspark.ml.{m}"
+    for m in (
+        "wrapper", "util", "pipeline", "feature", "functions", "classification", "regression",
+        "clustering", "recommendation", "evaluation", "fpm", "tuning", "linalg", "stat",
+    )
+)  # fmt: skip
+
+
+def _run_stage(
+    spark: SparkSession, config: Config, lh: Lakehouse, parent: str, name: str, module: Any, args: argparse.Namespace
+) -> str:
+    with tracked_run(lh, name, {"pipeline": parent}) as sub:
+        module.run(spark, config, lh, sub, _stage_args(module, args))
+        return sub.run_id
+
+
+def run_stages(
+    spark: SparkSession,
+    config: Config,
+    lh: Lakehouse,
+    ctx: RunContext,
+    args: argparse.Namespace,
+    stages: list[str],
+    parallel: int,
+    modules: dict[str, Any] | None = None,
+) -> list[str]:
+    """Run ``stages``, each as soon as the stages it depends on have succeeded, at most
+    ``parallel`` at once (threads of this driver sharing the session).
+
+    Args:
+        spark, config, lh, ctx, args: As for :func:`run`.
+        stages: Stage names, in the order to start them when several are ready.
+        parallel: Most stages at once.
+        modules: Stage name -> module with ``run``/``add_arguments`` (default: the
+            ``lakecart.jobs`` module of each stage).
+
+    Returns:
+        The run ids of the stages, in the order they finished.
+
+    Raises:
+        The first stage error, after every stage that could still run has finished; stages
+        that depend on a failed stage are not started.
+    """
+    # imported here, one after another: concurrent first imports of the same modules (e.g.
+    # pyspark.ml.wrapper) from several threads fail with "partially initialized module";
+    # pyspark.ml also imports model classes by name when it loads a saved model
+    for m in PRELOAD:
+        importlib.import_module(m)
+    if modules is None:
+        modules = {s: importlib.import_module(f"lakecart.jobs.{s}") for s in stages}
+    run_ids: list[str] = []
+    done: set[str] = set()
+    failed: dict[str, BaseException] = {}
+    pending = list(stages)
+    running: dict[Future, str] = {}
+    with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="stage") as pool:
+        while pending or running:
+            blocked = [s for s in pending if any(d in failed for d in DEPENDS.get(s, ()))]
+            for s in blocked:
+                log.warning("[pipeline] %s not run: a stage it depends on failed", s)
+                pending.remove(s)
+            ready = [
+                s for s in pending if all(d in done or d not in stages for d in DEPENDS.get(s, ()))
+            ]
+            for s in ready[: parallel - len(running)]:
+                pending.remove(s)
+                running[pool.submit(_run_stage, spark, config, lh, ctx.run_id, s, modules[s], args)] = s
+            if not running:
+                break
+            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for f in finished:
+                name = running.pop(f)
+                err = f.exception()
+                if err is None:
+                    done.add(name)
+                    run_ids.append(f.result())
+                else:
+                    log.error("[pipeline] %s failed: %s", name, err)
+                    failed[name] = err
+    if failed:
+        raise next(iter(failed.values()))
+    return run_ids
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -119,6 +219,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--path", default=None, help="input path for --source")
     p.add_argument("--scale", type=int, default=None, help="synthetic demo size (default generate.scale)")
     p.add_argument("--seed", type=int, default=None, help="synthetic demo seed (default generate.seed)")
+    p.add_argument(
+        "--parallel",
+        type=int,
+        default=3,
+        help="stages run at once when their inputs are ready (default 3; 1: one after another)",
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
