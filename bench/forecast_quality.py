@@ -143,6 +143,9 @@ def main() -> None:
     print("\ninventory backtest: achieved cycle service level vs target")
     for cls, (got, target, n) in sorted(result["inventory_backtest"].items()):
         print(f"  {cls:<4} achieved {got:.3f}  target {target:.3f}  cycles {n}")
+    if result.get("inventory_uncalibrated") is not None:
+        print(f"  normal-theory safety stock (factor 1): achieved {result['inventory_uncalibrated']:.3f}")
+        print(f"  calibrated safety factors: {result['safety_factors']}")
 
     orders = lh.read(SILVER[N.ORDERS])
     last_day = orders.agg(F.max(N.ORDER_TS)).first()[0]

@@ -223,10 +223,10 @@ def _forecast(
         "rows": {DEMAND_FORECAST.full_name: n_fc, INVENTORY_PLAN.full_name: n_plan},
         "inventory_backtest": {
             "all": (total["achieved"], total["target"], total["cycles"]),
-            "uncalibrated": uncalibrated,
-            "factors": factors,
             **{r[N.ABC_CLASS]: (r["achieved"], r["target"], r["cycles"]) for r in inv_rows},
         },
+        "inventory_uncalibrated": uncalibrated,
+        "safety_factors": factors,
         "backtest": [r.asDict() for r in table],
     }
 
