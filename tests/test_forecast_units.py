@@ -18,6 +18,7 @@ from lakecart.forecast.model import GBT, forecast_origin, make_plan, select_meth
 from lakecart.forecast.panel import (
     B_MEAN,
     B_MEDIAN,
+    B_MEDIAN_SHORT,
     B_NAIVE,
     B_SNAIVE,
     HISTORY,
@@ -74,6 +75,7 @@ def test_item_rows_baselines_targets_and_level():
     assert at6[B_NAIVE] == 8  # last week
     assert at6[B_MEAN] == pytest.approx((2 + 6 + 0 + 8) / 4)  # mean of the last 4 weeks
     assert at6[B_MEDIAN] == pytest.approx(np.median([4, 0, 2, 6, 0, 8]))  # <= 8 weeks available
+    assert at6[B_MEDIAN_SHORT] == pytest.approx(np.median([2, 6, 0, 8]))  # the last 4 weeks
     assert math.isnan(at6[B_SNAIVE])  # no year of history
     assert at6[LEVEL] == pytest.approx(4.0)  # mean of the last 4 weeks (level window 4)
     assert at6["lag_1"] == pytest.approx(8 / 4.0)

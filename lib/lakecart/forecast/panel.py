@@ -37,7 +37,8 @@ B_NAIVE = "naive"
 B_SNAIVE = "seasonal_naive"
 B_MEAN = "moving_mean"
 B_MEDIAN = "moving_median"
-BASELINES = (B_NAIVE, B_SNAIVE, B_MEAN, B_MEDIAN)
+B_MEDIAN_SHORT = "moving_median_short"  # the same rule over a shorter window
+BASELINES = (B_NAIVE, B_SNAIVE, B_MEAN, B_MEDIAN, B_MEDIAN_SHORT)
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ class GrainSpec:
         season: Periods in a year (seasonal naive and the year-ago feature).
         mean_window: Window of the moving-mean baseline.
         median_window: Window of the moving-median baseline.
+        median_short_window: Window of the short moving-median baseline (reacts sooner
+            to a level change, noisier on lumpy demand; the backtest decides).
     """
 
     period_days: int
@@ -65,11 +68,12 @@ class GrainSpec:
     season: int
     mean_window: int
     median_window: int
+    median_short_window: int
 
 
 GRAINS = {
     N.WEEK: GrainSpec(
-        7, (1, 2, 3, 4, 5, 6, 8, 13, 26), (4, 8, 13, 26), (4, 8, 13), 8, (4, 13), 52, 4, 8
+        7, (1, 2, 3, 4, 5, 6, 8, 13, 26), (4, 8, 13, 26), (4, 8, 13), 8, (4, 13), 52, 4, 8, 4
     ),
     N.DAY: GrainSpec(
         1,
@@ -81,6 +85,7 @@ GRAINS = {
         364,
         28,
         56,
+        28,
     ),
 }
 
@@ -276,6 +281,7 @@ def item_rows(pdf: pd.DataFrame, params: PanelParams) -> pd.DataFrame:
         B_NAIVE: u,
         B_MEAN: _window(u, g.mean_window, np.nanmean),
         B_MEDIAN: _window(u, g.median_window, np.nanmedian),
+        B_MEDIAN_SHORT: _window(u, g.median_short_window, np.nanmedian),
     }
 
     # origins o (index of the first forecast period): features from column o - 1
@@ -315,6 +321,7 @@ def item_rows(pdf: pd.DataFrame, params: PanelParams) -> pd.DataFrame:
         B_SNAIVE: snaive,
         B_MEAN: base[B_MEAN][ii, src],
         B_MEDIAN: base[B_MEDIAN][ii, src],
+        B_MEDIAN_SHORT: base[B_MEDIAN_SHORT][ii, src],
     }
     for name in feature_names(params.grain):
         if name in out or name == N.HORIZON:
