@@ -23,13 +23,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from common import timed
+from common import config_for, timed
 from pyspark.sql import functions as F
 
 from lakecart import names as N
 from lakecart.asof import resolve_as_of
 from lakecart.cli import setup_logging
-from lakecart.config import load_config
 from lakecart.forecast import model as FM
 from lakecart.jobs.forecast import load_demand
 from lakecart.session import get_spark
@@ -37,15 +36,7 @@ from lakecart.tables import Lakehouse
 
 
 def bench_one(spark, root: str, a: argparse.Namespace) -> dict[str, Any]:
-    cfg = load_config(
-        "local",
-        overrides=[
-            f"spark.master={a.master}",
-            f"spark.shuffle_partitions={a.shuffle_partitions}",
-            f"lakehouse.root={root}",
-            *a.set,
-        ],
-    )
+    cfg = config_for(root, a, *a.set)
     lh = Lakehouse(spark, cfg.lakehouse)
     fc = cfg.forecast
     as_of = resolve_as_of(lh, cfg)
@@ -105,16 +96,7 @@ def main() -> None:
     a = p.parse_args()
     setup_logging()
     first_root = a.lakes[0].split("=", 1)[1]
-    base = load_config(
-        "local",
-        overrides=[
-            f"spark.master={a.master}",
-            f"spark.shuffle_partitions={a.shuffle_partitions}",
-            f"lakehouse.root={first_root}",
-            "spark.conf.spark.ui.showConsoleProgress=false",
-            "spark.conf.spark.driver.memory=4g",
-        ],
-    )
+    base = config_for(first_root, a, "spark.conf.spark.driver.memory=4g")
     spark = get_spark(base)
     results = {}
     for item in a.lakes:

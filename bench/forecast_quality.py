@@ -27,11 +27,11 @@ import shutil
 import time
 from pathlib import Path
 
+from common import config_for
 from pyspark.sql import functions as F
 
 from lakecart import names as N
 from lakecart.cli import setup_logging
-from lakecart.config import load_config
 from lakecart.forecast.specs import DEMAND_FORECAST
 from lakecart.jobs import forecast as job
 from lakecart.runlog import tracked_run
@@ -108,17 +108,8 @@ def main() -> None:
     if not (root / "silver" / "orders").exists():
         shutil.copytree(Path(a.source) / "silver", root / "silver")
     setup_logging()
-    cfg = load_config(
-        "local",
-        overrides=[
-            f"spark.master={a.master}",
-            f"spark.shuffle_partitions={a.shuffle_partitions}",
-            f"lakehouse.root={root}",
-            "spark.conf.spark.ui.showConsoleProgress=false",
-            "spark.conf.spark.driver.memory=3g",
-            f"run.as_of={AS_OF.isoformat()}",
-            *a.set,
-        ],
+    cfg = config_for(
+        root, a, "spark.conf.spark.driver.memory=3g", f"run.as_of={AS_OF.isoformat()}", *a.set
     )
     spark = get_spark(cfg)
     lh = Lakehouse(spark, cfg.lakehouse)

@@ -45,6 +45,7 @@ from lakecart.config import ForecastConfig
 
 REVENUE_SHARE_BEFORE = "_share_before"
 SIGMA_L = "_sigma_l"
+SIGMA_LT = "_sigma_lead_time"  # sqrt(L sigma_d^2 + d^2 sigma_L^2): safety stock = z x f x this
 UNIT_COST_COL = "_unit_cost"
 ORDER_COST_COL = "_order_cost"
 STOCKOUT = "stockout"
@@ -180,9 +181,9 @@ def class_value(values: dict[str, float], default: float = 1.0) -> Column:
 def policy_columns(
     cfg: ForecastConfig, factors: dict[str, float] | None = None
 ) -> dict[str, Column]:
-    """Service level, safety stock, reorder point and EOQ from ``mean_demand``,
-    ``demand_std``, ``lead_time_days``, the lead-time std and the costs; the safety stock
-    is multiplied by the class's calibrated factor when ``factors`` are given."""
+    """Service level, lead-time demand std, safety stock, reorder point and EOQ from
+    ``mean_demand``, ``demand_std``, ``lead_time_days``, the lead-time std and the costs; the
+    safety stock is multiplied by the class's calibrated factor when ``factors`` are given."""
     sl, z = service_level_col(cfg)
     if factors:
         z = z * class_value(factors)
@@ -192,12 +193,19 @@ def policy_columns(
         F.col(N.LEAD_TIME_DAYS),
         F.col(SIGMA_L),
     )
-    ss = z * F.sqrt(lt * sd * sd + d * d * sl_t * sl_t)
+    sigma = F.sqrt(lt * sd * sd + d * d * sl_t * sl_t)
+    ss = z * sigma
     hold = F.col(UNIT_COST_COL) * F.lit(cfg.holding_rate)
     q = F.when(
         (d > 0) & (hold > 0), F.sqrt(F.lit(2.0) * d * F.lit(365.0) * F.col(ORDER_COST_COL) / hold)
     ).otherwise(0.0)
-    return {N.SERVICE_LEVEL: sl, N.SAFETY_STOCK: ss, N.REORDER_POINT: d * lt + ss, N.EOQ: q}
+    return {
+        N.SERVICE_LEVEL: sl,
+        SIGMA_LT: sigma,
+        N.SAFETY_STOCK: ss,
+        N.REORDER_POINT: d * lt + ss,
+        N.EOQ: q,
+    }
 
 
 def inventory_plan(
@@ -296,8 +304,7 @@ def policy_backtest(
     ltc = F.least(F.col(N.LEAD_TIME_DAYS), F.lit(float(horizon * period_days)))
     mu = F.col(N.MEAN_DEMAND) * ltc
     rop = mu + F.col(N.SAFETY_STOCK)
-    _, z = service_level_col(cfg)
-    sigma = F.try_divide(F.col(N.SAFETY_STOCK), z)  # sqrt(L sigma_d^2 + d^2 sigma_L^2)
+    sigma = F.col(SIGMA_LT)
     gap = F.col(LEAD_DEMAND) - mu
     excess = (
         F.when(sigma > 0, gap / sigma)
