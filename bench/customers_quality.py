@@ -122,6 +122,7 @@ def main() -> None:
     ap.add_argument("--prop-days", type=int, default=30)
     ap.add_argument("--skip-run", action="store_true", help="measure the tables already in --work")
     ap.add_argument("--shuffle-partitions", type=int, default=4)
+    ap.add_argument("--set", action="append", default=[], help="config override key=value")
     a = ap.parse_args()
     setup_logging()
     as_of = dt.date.fromisoformat(a.as_of)
@@ -137,6 +138,7 @@ def main() -> None:
             f"lakehouse.root={work}",
             f"run.as_of={as_of}",
             "spark.conf.spark.ui.showConsoleProgress=false",
+            *a.set,
         ],
     )
     spark = get_spark(cfg)

@@ -436,9 +436,9 @@ class CustomersConfig:
     min_history_days: int = 30
     min_train_snapshots: int = 2
     calibration_share: float = 0.25
-    gbt_max_iter: int = 100
+    gbt_max_iter: int = 50
     gbt_max_depth: int = 3
-    gbt_step_size: float = 0.05
+    gbt_step_size: float = 0.1
     gbt_subsampling_rate: float = 0.8
     gbt_min_instances: int = 20
     linear_reg: float = 0.01
