@@ -9,6 +9,7 @@ source "$HERE/scripts/ensure-venv.sh"
 cd "$HERE"
 export PYARROW_IGNORE_TIMEZONE=1
 "$VENV/bin/ruff" check lib jobs tests bench notebooks
+"$VENV/bin/ruff" format --check lib jobs tests bench notebooks
 set +e
 "$PY" -m pytest "$@"
 rc=$?

@@ -135,7 +135,9 @@ def main() -> None:
     for cls, (got, target, n) in sorted(result["inventory_backtest"].items()):
         print(f"  {cls:<4} achieved {got:.3f}  target {target:.3f}  cycles {n}")
     if result.get("inventory_uncalibrated") is not None:
-        print(f"  normal-theory safety stock (factor 1): achieved {result['inventory_uncalibrated']:.3f}")
+        print(
+            f"  normal-theory safety stock (factor 1): achieved {result['inventory_uncalibrated']:.3f}"
+        )
         print(f"  calibrated safety factors: {result['safety_factors']}")
 
     orders = lh.read(SILVER[N.ORDERS])

@@ -33,18 +33,31 @@ def timed(fn):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "datasets"))
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "datasets")
+    )
     ap.add_argument("--scales", type=int, nargs="*", default=[1, 4, 16])
     ap.add_argument("--out", default=None, help="scratch folder (default: a temp dir, removed)")
     ap.add_argument("--master", default="local[*]")
     a = ap.parse_args()
     setup_logging()
     out = Path(a.out or tempfile.mkdtemp(prefix="lakecart-bench-"))
-    cfg = load_config("local", overrides=[f"spark.master={a.master}", f"lakehouse.root={out / 'lake'}", "spark.conf.spark.ui.showConsoleProgress=false"])
+    cfg = load_config(
+        "local",
+        overrides=[
+            f"spark.master={a.master}",
+            f"lakehouse.root={out / 'lake'}",
+            "spark.conf.spark.ui.showConsoleProgress=false",
+        ],
+    )
     spark = get_spark(cfg)
     src = Path(a.data) / "online_retail" / "by-day"
-    print(f"spark {spark.version} master={spark.sparkContext.master} cores={spark.sparkContext.defaultParallelism}")
+    print(
+        f"spark {spark.version} master={spark.sparkContext.master} cores={spark.sparkContext.defaultParallelism}"
+    )
 
     # warm-up: JVM, Delta classes and the OS file cache, for both contenders alike
     spark.read.option("header", True).csv(str(src)).count()
@@ -77,7 +90,9 @@ def main() -> None:
         from lakecart.jobs.generate import generate
 
         print("\n== generate + ingest, synthetic shop ==")
-        print(f"{'scale':>5} {'landed rows':>12} {'generate s':>11} {'ingest s':>9} {'s / M rows':>11}")
+        print(
+            f"{'scale':>5} {'landed rows':>12} {'generate s':>11} {'ingest s':>9} {'s / M rows':>11}"
+        )
         for scale in a.scales:
             scfg = load_config(
                 "local",
@@ -90,7 +105,9 @@ def main() -> None:
             total = time.perf_counter() - t0
             rows = sum(res["generated"].values())
             t_gen, t_ing = ctx.summary["generate_seconds"], ctx.summary["ingest_seconds"]
-            print(f"{scale:>5} {rows:>12,} {t_gen:>11.1f} {t_ing:>9.1f} {total / rows * 1e6:>11.1f}")
+            print(
+                f"{scale:>5} {rows:>12,} {t_gen:>11.1f} {t_ing:>9.1f} {total / rows * 1e6:>11.1f}"
+            )
     if not a.out:
         shutil.rmtree(out, ignore_errors=True)
     spark.stop()

@@ -8,7 +8,9 @@
 # COMMAND ----------
 
 dbutils.widgets.dropdown(  # noqa: F821
-    "source", "online_retail", ["online_retail", "movielens", "womens_reviews", "fraud_ecommerce", "canonical"]
+    "source",
+    "online_retail",
+    ["online_retail", "movielens", "womens_reviews", "fraud_ecommerce", "canonical"],
 )
 dbutils.widgets.text("path", "/Volumes/main/lakecart/landing/online_retail")  # noqa: F821
 dbutils.widgets.text("env", "databricks")  # noqa: F821

@@ -27,7 +27,9 @@ overrides = [f"run.as_of={w.get('as_of')}"] if w.get("as_of") else []
 config = load_config(w.get("env"), overrides=overrides)
 spark = get_spark(config)
 lh = Lakehouse(spark, config.lakehouse)
-args = argparse.Namespace(source=w.get("source") or None, path=w.get("path") or None, scale=int(w.get("scale")), seed=None)
+args = argparse.Namespace(
+    source=w.get("source") or None, path=w.get("path") or None, scale=int(w.get("scale")), seed=None
+)
 
 with tracked_run(lh, "pipeline", vars(args)) as ctx:
     pipeline.run(spark, config, lh, ctx, args)

@@ -25,7 +25,19 @@ def populated(spark, tmp_root):
     src = tmp_root / "bad_input_src"
     src.mkdir()
     shutil.copy(need(ONLINE_RETAIL_DAYS) / DAY, src / DAY)
-    code, err = run_cli("ingest", ["--source", "online_retail", "--path", str(src), "--lakehouse", str(root), "--set", "spark.shuffle_partitions=2"])
+    code, err = run_cli(
+        "ingest",
+        [
+            "--source",
+            "online_retail",
+            "--path",
+            str(src),
+            "--lakehouse",
+            str(root),
+            "--set",
+            "spark.shuffle_partitions=2",
+        ],
+    )
     assert code == 0, err
     lh = Lakehouse(spark, LakehouseConfig(root=str(root)))
     return str(root), lh
@@ -37,12 +49,27 @@ def _check_untouched(lh, before, err, code, expect_code=1):
     assert len(lines) == 1, err
     assert "Traceback" not in err
     after = table_versions(lh)
-    assert {k: v for k, v in after.items() if k != RUNS.full_name} == {k: v for k, v in before.items() if k != RUNS.full_name}
+    assert {k: v for k, v in after.items() if k != RUNS.full_name} == {
+        k: v for k, v in before.items() if k != RUNS.full_name
+    }
     return lines[0]
 
 
 def _ingest(root, path, source="online_retail", *extra):
-    return run_cli("ingest", ["--source", source, "--path", str(path), "--lakehouse", root, "--set", "spark.shuffle_partitions=2", *extra])
+    return run_cli(
+        "ingest",
+        [
+            "--source",
+            source,
+            "--path",
+            str(path),
+            "--lakehouse",
+            root,
+            "--set",
+            "spark.shuffle_partitions=2",
+            *extra,
+        ],
+    )
 
 
 def test_missing_path(populated, tmp_path):
@@ -117,8 +144,14 @@ def test_usage_errors(populated):
     before = table_versions(lh)
     code, err = run_cli("ingest", ["--source", "nosuch", "--path", "/tmp", "--lakehouse", root])
     assert code == 2 and "invalid choice" in err
-    code, err = run_cli("ingest", ["--source", "canonical", "--path", "/tmp", "--lakehouse", root, "--as-of", "2011-13-45"])
+    code, err = run_cli(
+        "ingest",
+        ["--source", "canonical", "--path", "/tmp", "--lakehouse", root, "--as-of", "2011-13-45"],
+    )
     assert code == 2 and "2011-13-45" in err
-    code, err = run_cli("ingest", ["--source", "canonical", "--path", "/tmp", "--lakehouse", root, "--set", "ingest.nope=1"])
+    code, err = run_cli(
+        "ingest",
+        ["--source", "canonical", "--path", "/tmp", "--lakehouse", root, "--set", "ingest.nope=1"],
+    )
     assert code == 2 and "ingest.nope" in err
     assert table_versions(lh) == before  # usage errors do not even start a run

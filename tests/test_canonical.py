@@ -25,22 +25,47 @@ def test_canonical_three_formats(spark, lake, tmp_path):
         "o4,c2,not a date,i3,1,4.0,DE,web,completed,x\n"
     )
     (land / "products.jsonl").write_text(
-        "\n".join(json.dumps(r) for r in [
-            {"item_id": "i1", "title": " Red  mug ", "category": "Kitchen", "price": 5.0},
-            {"item_id": "i2", "title": "Blue cup", "category": "Kitchen", "price": 3.5},
-            {"item_id": "i3", "title": "Lamp", "category": "Home", "price": -4},
-        ]) + "\n"
+        "\n".join(
+            json.dumps(r)
+            for r in [
+                {"item_id": "i1", "title": " Red  mug ", "category": "Kitchen", "price": 5.0},
+                {"item_id": "i2", "title": "Blue cup", "category": "Kitchen", "price": 3.5},
+                {"item_id": "i3", "title": "Lamp", "category": "Home", "price": -4},
+            ]
+        )
+        + "\n"
     )
     spark.createDataFrame(
         [("i1", "2024-03-01", 10.0, 7.0), ("i2", "2024-03-01", 0.0, 3.0)],
         "item_id string, snapshot_date string, on_hand double, lead_time_days double",
     ).write.parquet(str(land / "inventory"))
 
-    code, err = run_cli("ingest", ["--source", "canonical", "--path", str(land), "--lakehouse", cfg.lakehouse.root, "--set", "ingest.max_reject_share=0.5"])
+    code, err = run_cli(
+        "ingest",
+        [
+            "--source",
+            "canonical",
+            "--path",
+            str(land),
+            "--lakehouse",
+            cfg.lakehouse.root,
+            "--set",
+            "ingest.max_reject_share=0.5",
+        ],
+    )
     assert code == 0, err
     import datetime as dt
 
-    orders = lh.read(SILVER[N.ORDERS]).select(N.ORDER_ID, N.CUSTOMER_ID, N.ORDER_TS, N.ITEM_ID, N.QUANTITY, N.REVENUE, N.IS_RETURN, N.STATUS)
+    orders = lh.read(SILVER[N.ORDERS]).select(
+        N.ORDER_ID,
+        N.CUSTOMER_ID,
+        N.ORDER_TS,
+        N.ITEM_ID,
+        N.QUANTITY,
+        N.REVENUE,
+        N.IS_RETURN,
+        N.STATUS,
+    )
     expected = [
         ("o1", "c1", dt.datetime(2024, 3, 1, 10), "i1", 2.0, 10.0, False, "completed"),
         ("o1", "c1", dt.datetime(2024, 3, 1, 10), "i2", 1.0, 3.5, False, "completed"),
@@ -49,12 +74,23 @@ def test_canonical_three_formats(spark, lake, tmp_path):
     ]
     assertDataFrameEqual(orders, spark.createDataFrame(expected, orders.schema))
     products = lh.read(SILVER[N.PRODUCTS]).select(N.ITEM_ID, N.TITLE, N.PRICE)
-    assertDataFrameEqual(products, spark.createDataFrame([("i1", "Red mug", 5.0), ("i2", "Blue cup", 3.5)], products.schema))
+    assertDataFrameEqual(
+        products,
+        spark.createDataFrame([("i1", "Red mug", 5.0), ("i2", "Blue cup", 3.5)], products.schema),
+    )
     inv = lh.read(SILVER[N.INVENTORY]).select(N.ITEM_ID, N.SNAPSHOT_DATE, N.ON_HAND)
     assertDataFrameEqual(
-        inv, spark.createDataFrame([("i1", dt.date(2024, 3, 1), 10.0), ("i2", dt.date(2024, 3, 1), 0.0)], inv.schema)
+        inv,
+        spark.createDataFrame(
+            [("i1", dt.date(2024, 3, 1), 10.0), ("i2", dt.date(2024, 3, 1), 0.0)], inv.schema
+        ),
     )
-    q = lh.read(QUARANTINE).select(N.ENTITY, N.REASON, F.col(N.RAW)["order_id"].alias("o"), F.col(N.RAW)["item_id"].alias("i"))
+    q = lh.read(QUARANTINE).select(
+        N.ENTITY, N.REASON, F.col(N.RAW)["order_id"].alias("o"), F.col(N.RAW)["item_id"].alias("i")
+    )
     assertDataFrameEqual(
-        q, spark.createDataFrame([(N.ORDERS, N.R_BAD_TS, "o4", "i3"), (N.PRODUCTS, N.R_BAD_PRICE, None, "i3")], q.schema)
+        q,
+        spark.createDataFrame(
+            [(N.ORDERS, N.R_BAD_TS, "o4", "i3"), (N.PRODUCTS, N.R_BAD_PRICE, None, "i3")], q.schema
+        ),
     )

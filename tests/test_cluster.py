@@ -50,17 +50,43 @@ def standalone(tmp_path):
     mlog, wlog = tmp_path / "master.log", tmp_path / "worker.log"
     cls = str(spark_home / "bin" / "spark-class")
     master = subprocess.Popen(
-        [cls, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(port), "--webui-port", str(ui)],
-        stdout=mlog.open("w"), stderr=subprocess.STDOUT, env=env,
+        [
+            cls,
+            "org.apache.spark.deploy.master.Master",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--webui-port",
+            str(ui),
+        ],
+        stdout=mlog.open("w"),
+        stderr=subprocess.STDOUT,
+        env=env,
     )
     procs = [master]
     try:
         _wait_for(mlog, "I have been elected leader", master)
         url = f"spark://127.0.0.1:{port}"
         worker = subprocess.Popen(
-            [cls, "org.apache.spark.deploy.worker.Worker", url, "--host", "127.0.0.1", "--cores", "2", "--memory", "2g",
-             "--webui-port", str(wui), "--work-dir", str(tmp_path / "work")],
-            stdout=wlog.open("w"), stderr=subprocess.STDOUT, env=env,
+            [
+                cls,
+                "org.apache.spark.deploy.worker.Worker",
+                url,
+                "--host",
+                "127.0.0.1",
+                "--cores",
+                "2",
+                "--memory",
+                "2g",
+                "--webui-port",
+                str(wui),
+                "--work-dir",
+                str(tmp_path / "work"),
+            ],
+            stdout=wlog.open("w"),
+            stderr=subprocess.STDOUT,
+            env=env,
         )
         procs.append(worker)
         _wait_for(wlog, "Successfully registered with master", worker)
@@ -83,10 +109,25 @@ def test_ingest_on_standalone_cluster(standalone, spark):
         shutil.copy(need(ONLINE_RETAIL_DAYS) / day, src / day)
     lake = tmp / "lake"
     cmd = [
-        str(REPO / "spark-submit.sh"), "ingest", "--master", url,
-        "--source", "online_retail", "--path", str(src), "--lakehouse", str(lake),
-        "--", "--conf", "spark.driver.host=127.0.0.1", "--executor-memory", "1g", "--total-executor-cores", "2",
-        "--driver-memory", "2g",
+        str(REPO / "spark-submit.sh"),
+        "ingest",
+        "--master",
+        url,
+        "--source",
+        "online_retail",
+        "--path",
+        str(src),
+        "--lakehouse",
+        str(lake),
+        "--",
+        "--conf",
+        "spark.driver.host=127.0.0.1",
+        "--executor-memory",
+        "1g",
+        "--total-executor-cores",
+        "2",
+        "--driver-memory",
+        "2g",
     ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYSPARK_GATEWAY")}
     env["SPARK_LOCAL_IP"] = "127.0.0.1"

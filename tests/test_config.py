@@ -15,7 +15,10 @@ def test_base_and_env_overlay():
 
 
 def test_set_overrides_are_typed():
-    cfg = load_config("local", overrides=["ingest.max_reject_share=0.2", "generate.scale=4", "run.as_of=2011-11-01"])
+    cfg = load_config(
+        "local",
+        overrides=["ingest.max_reject_share=0.2", "generate.scale=4", "run.as_of=2011-11-01"],
+    )
     assert cfg.ingest.max_reject_share == 0.2
     assert cfg.generate.scale == 4
     assert str(cfg.as_of_date()) == "2011-11-01"

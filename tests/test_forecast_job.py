@@ -236,7 +236,9 @@ def test_safety_factors_are_calibrated_out_of_sample(spark):
     """Factors = quantile of the excess at the service level / z (numpy's linear
     percentile as the independent reference); classes with < 30 cycles keep 1; factors are
     bounded; each cutoff's stock-outs are re-decided with the OTHER cutoff's factors."""
-    cfg = ForecastConfig(service_levels={"A": 0.9, "B": 0.9, "C": 0.9}, safety_factor_bounds=[0.5, 5.0])
+    cfg = ForecastConfig(
+        service_levels={"A": 0.9, "B": 0.9, "C": 0.9}, safety_factor_bounds=[0.5, 5.0]
+    )
     z = I.z_value(0.9)
     rng = np.random.default_rng(3)
     c1 = [float(x) for x in np.round(rng.exponential(1.5, 40), 3)]  # heavier tail than normal

@@ -58,7 +58,16 @@ def or_slice(tmp_root):
 
 def test_online_retail_slice_accounting_and_rerun(spark, lake, or_slice):
     cfg, lh = lake
-    args = ["--source", "online_retail", "--path", str(or_slice), "--lakehouse", cfg.lakehouse.root, "--set", "spark.shuffle_partitions=2"]
+    args = [
+        "--source",
+        "online_retail",
+        "--path",
+        str(or_slice),
+        "--lakehouse",
+        cfg.lakehouse.root,
+        "--set",
+        "spark.shuffle_partitions=2",
+    ]
     code, err = run_cli("ingest", args)
     assert code == 0, err
 
@@ -68,7 +77,10 @@ def test_online_retail_slice_accounting_and_rerun(spark, lake, or_slice):
     q = lh.read(QUARANTINE).filter(F.col(N.ENTITY) == N.ORDERS)
     got = {r[N.REASON]: r["count"] for r in q.groupBy(N.REASON).count().collect()}
     assert got == dict(reasons)
-    dq = {r[N.CHECK]: r for r in lh.read(DATA_QUALITY).filter(F.col(N.TABLE) == "silver.orders").collect()}
+    dq = {
+        r[N.CHECK]: r
+        for r in lh.read(DATA_QUALITY).filter(F.col(N.TABLE) == "silver.orders").collect()
+    }
     assert dq["row_accounting"][N.PASSED] is True
     assert dq["duplicates_removed"][N.FAILED_ROWS] == dups
     assert dups > 0 and reasons[N.R_ADJUSTMENT] == 3
@@ -78,10 +90,16 @@ def test_online_retail_slice_accounting_and_rerun(spark, lake, or_slice):
     assert s.filter(F.col(N.CUSTOMER_ID).endswith(".0")).count() == 0
     assert s.filter(F.col(N.CUSTOMER_ID).isNull()).count() > 0
     returns = s.filter(F.col(N.IS_RETURN))
-    assert returns.count() == returns.filter(F.col(N.ORDER_ID).startswith("C") & (F.col(N.QUANTITY) < 0)).count() > 0
+    assert (
+        returns.count()
+        == returns.filter(F.col(N.ORDER_ID).startswith("C") & (F.col(N.QUANTITY) < 0)).count()
+        > 0
+    )
     # derived catalogue and customers
     assert lh.read(SILVER[N.PRODUCTS]).filter(F.col(N.TITLE).isNull()).count() == 0
-    assert lh.read(SILVER[N.CUSTOMERS]).count() == s.select(N.CUSTOMER_ID).dropna().distinct().count()
+    assert (
+        lh.read(SILVER[N.CUSTOMERS]).count() == s.select(N.CUSTOMER_ID).dropna().distinct().count()
+    )
 
     # the same files again: no table changes
     before = table_versions(lh)
@@ -98,7 +116,16 @@ def test_online_retail_new_day_adds_only_that_day(spark, lake, or_slice, tmp_pat
     folder.mkdir()
     for name in OR_DAYS[:2]:
         shutil.copy(or_slice / name, folder / name)
-    args = ["--source", "online_retail", "--path", str(folder), "--lakehouse", cfg.lakehouse.root, "--set", "spark.shuffle_partitions=2"]
+    args = [
+        "--source",
+        "online_retail",
+        "--path",
+        str(folder),
+        "--lakehouse",
+        cfg.lakehouse.root,
+        "--set",
+        "spark.shuffle_partitions=2",
+    ]
     assert run_cli("ingest", args)[0] == 0
     first = {r["_source_file"]: (r["n"], r["run"]) for r in _by_file(lh)}
     shutil.copy(or_slice / OR_DAYS[2], folder / OR_DAYS[2])
@@ -123,20 +150,35 @@ def _by_file(lh: Lakehouse):
 
 def test_movielens_100k(spark, lake):
     cfg, lh = lake
-    code, err = run_cli("ingest", ["--source", "movielens", "--path", str(need(ML100K)), "--lakehouse", cfg.lakehouse.root])
+    code, err = run_cli(
+        "ingest",
+        ["--source", "movielens", "--path", str(need(ML100K)), "--lakehouse", cfg.lakehouse.root],
+    )
     assert code == 0, err
     assert lh.read(SILVER[N.RATINGS]).count() == 100_000
     items = lh.read(SILVER[N.PRODUCTS])
     assert items.count() == 1682
     # u.item is Latin-1: decoded, not quarantined
     assert items.filter(F.col(N.TITLE).contains("\ufffd")).count() == 0
-    assert items.filter(F.col(N.ITEM_ID) == "1").first()[N.CATEGORY] == "Animation|Children's|Comedy"
+    assert (
+        items.filter(F.col(N.ITEM_ID) == "1").first()[N.CATEGORY] == "Animation|Children's|Comedy"
+    )
     assert lh.read(SILVER[N.CUSTOMERS]).count() == 943
 
 
 def test_movielens_latest_small(spark, lake):
     cfg, lh = lake
-    code, err = run_cli("ingest", ["--source", "movielens", "--path", str(need(ML_LATEST)), "--lakehouse", cfg.lakehouse.root])
+    code, err = run_cli(
+        "ingest",
+        [
+            "--source",
+            "movielens",
+            "--path",
+            str(need(ML_LATEST)),
+            "--lakehouse",
+            cfg.lakehouse.root,
+        ],
+    )
     assert code == 0, err
     r = lh.read(SILVER[N.RATINGS])
     assert r.count() == 100_836
@@ -147,7 +189,10 @@ def test_movielens_latest_small(spark, lake):
 def test_womens_reviews_accounting(spark, lake):
     cfg, lh = lake
     path = need(WOMENS)
-    code, err = run_cli("ingest", ["--source", "womens_reviews", "--path", str(path), "--lakehouse", cfg.lakehouse.root])
+    code, err = run_cli(
+        "ingest",
+        ["--source", "womens_reviews", "--path", str(path), "--lakehouse", cfg.lakehouse.root],
+    )
     assert code == 0, err
     f = next(path.glob("*.csv"))
     with open(f, newline="", encoding="utf-8") as fh:
@@ -167,7 +212,10 @@ def test_womens_reviews_accounting(spark, lake):
 def test_fraud_sample_bom_and_dates(spark, lake):
     cfg, lh = lake
     path = need(FRAUD)
-    code, err = run_cli("ingest", ["--source", "fraud_ecommerce", "--path", str(path), "--lakehouse", cfg.lakehouse.root])
+    code, err = run_cli(
+        "ingest",
+        ["--source", "fraud_ecommerce", "--path", str(path), "--lakehouse", cfg.lakehouse.root],
+    )
     assert code == 0, err
     text = (path / "fraud_data.csv").read_text(encoding="utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
@@ -175,7 +223,9 @@ def test_fraud_sample_bom_and_dates(spark, lake):
     t = lh.read(SILVER[N.TRANSACTIONS])
     assert t.count() == len(complete)
     assert t.filter(F.col(N.LABEL) == 1).count() == sum(1 for r in complete if r["class"] == "1")
-    assert lh.read(QUARANTINE).filter(F.col(N.ENTITY) == N.TRANSACTIONS).count() == len(rows) - len(complete)
+    assert lh.read(QUARANTINE).filter(F.col(N.ENTITY) == N.TRANSACTIONS).count() == len(rows) - len(
+        complete
+    )
     first = complete[0]
     row = t.filter(F.col(N.TRANSACTION_ID) == first["user_id"]).first()
     assert row[N.TXN_TS].strftime("%-m/%-d/%Y %-H:%M") == first["purchase_time"]
@@ -188,13 +238,17 @@ def test_online_retail_original_xlsx(spark, lake, tmp_path):
     from openpyxl import Workbook
 
     cfg, lh = lake
-    lines = list(csv.reader((need(ONLINE_RETAIL_DAYS) / OR_DAYS[0]).open(newline="", encoding="utf-8")))[:41]
+    lines = list(
+        csv.reader((need(ONLINE_RETAIL_DAYS) / OR_DAYS[0]).open(newline="", encoding="utf-8"))
+    )[:41]
     wb = Workbook()
     ws = wb.active
     ws.append(lines[0])
     for r in lines[1:]:
         cid = float(r[6]) if r[6] else None
-        ws.append([r[0], r[1], r[2], int(r[3]), dt.datetime.fromisoformat(r[4]), float(r[5]), cid, r[7]])
+        ws.append(
+            [r[0], r[1], r[2], int(r[3]), dt.datetime.fromisoformat(r[4]), float(r[5]), cid, r[7]]
+        )
     (tmp_path / "xlsx").mkdir()
     wb.save(tmp_path / "xlsx" / "Online Retail.xlsx")
     (tmp_path / "csv").mkdir()
@@ -202,14 +256,41 @@ def test_online_retail_original_xlsx(spark, lake, tmp_path):
         csv.writer(fh).writerows(lines)
 
     for sub in ("xlsx", "csv"):
-        code, err = run_cli("ingest", ["--source", "online_retail", "--path", str(tmp_path / sub), "--lakehouse", str(tmp_path / f"lake_{sub}")])
+        code, err = run_cli(
+            "ingest",
+            [
+                "--source",
+                "online_retail",
+                "--path",
+                str(tmp_path / sub),
+                "--lakehouse",
+                str(tmp_path / f"lake_{sub}"),
+            ],
+        )
         assert code == 0, err
-    cols = [N.ORDER_ID, N.CUSTOMER_ID, N.ORDER_TS, N.ITEM_ID, N.QUANTITY, N.UNIT_PRICE, N.COUNTRY, N.IS_RETURN]
+    cols = [
+        N.ORDER_ID,
+        N.CUSTOMER_ID,
+        N.ORDER_TS,
+        N.ITEM_ID,
+        N.QUANTITY,
+        N.UNIT_PRICE,
+        N.COUNTRY,
+        N.IS_RETURN,
+    ]
     from pyspark.testing import assertDataFrameEqual
 
     from lakecart.config import LakehouseConfig
 
-    got = Lakehouse(spark, LakehouseConfig(root=str(tmp_path / "lake_xlsx"))).read(SILVER[N.ORDERS]).select(cols)
-    want = Lakehouse(spark, LakehouseConfig(root=str(tmp_path / "lake_csv"))).read(SILVER[N.ORDERS]).select(cols)
+    got = (
+        Lakehouse(spark, LakehouseConfig(root=str(tmp_path / "lake_xlsx")))
+        .read(SILVER[N.ORDERS])
+        .select(cols)
+    )
+    want = (
+        Lakehouse(spark, LakehouseConfig(root=str(tmp_path / "lake_csv")))
+        .read(SILVER[N.ORDERS])
+        .select(cols)
+    )
     assert got.count() == 40
     assertDataFrameEqual(got, want)

@@ -68,8 +68,7 @@ def test_stages_run_concurrently_after_their_inputs_and_failures_surface(spark, 
     names = ["features", "recommend", "forecast", "customers", "marketing"]
     together = threading.Barrier(3)
     modules = {
-        n: _Stage(n, events, n == "recommend", together if n in names[1:4] else None)
-        for n in names
+        n: _Stage(n, events, n == "recommend", together if n in names[1:4] else None) for n in names
     }
     ctx = RunContext("pipeline-test", "pipeline", {}, dt.datetime(2025, 1, 1))
     args = argparse.Namespace(as_of=None)

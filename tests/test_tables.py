@@ -21,7 +21,10 @@ def test_names_path_and_catalog(spark):
 
 
 def test_conform_rejects_drift(spark):
-    ok = spark.createDataFrame([("r", "t", "c", True, 1, "d")], "run_id string, table string, check string, passed boolean, failed_rows bigint, detail string")
+    ok = spark.createDataFrame(
+        [("r", "t", "c", True, 1, "d")],
+        "run_id string, table string, check string, passed boolean, failed_rows bigint, detail string",
+    )
     assert conform(ok.select(*reversed(ok.columns)), DATA_QUALITY).columns == ok.columns
     with pytest.raises(SchemaMismatch, match="missing \\['detail'\\]"):
         conform(ok.drop("detail"), DATA_QUALITY)
@@ -57,9 +60,14 @@ def test_create_declared_and_replace_where_idempotent(spark, tmp_path):
 
 def test_check_constraint_enforced(spark, tmp_path):
     lh = Lakehouse(spark, LakehouseConfig(root=str(tmp_path)))
-    spec = TableSpec("ops", "t", "test", DATA_QUALITY.columns, checks={"non_negative": "failed_rows >= 0"})
+    spec = TableSpec(
+        "ops", "t", "test", DATA_QUALITY.columns, checks={"non_negative": "failed_rows >= 0"}
+    )
     lh.create(spec)
-    bad = spark.createDataFrame([("r", "t", "c", True, -1, None)], "run_id string, table string, check string, passed boolean, failed_rows bigint, detail string")
+    bad = spark.createDataFrame(
+        [("r", "t", "c", True, -1, None)],
+        "run_id string, table string, check string, passed boolean, failed_rows bigint, detail string",
+    )
     with pytest.raises(Exception, match="(?i)constraint"):
         lh.append(bad, spec)
     assert lh.read(spec).count() == 0

@@ -26,9 +26,13 @@ def markdown() -> str:
         out.append(f"#### `{spec.full_name}`\n\n{spec.comment}{key}{part}\n")
         out.append("| column | type | null | meaning |\n|---|---|---|---|")
         for c in spec.columns:
-            out.append(f"| `{c.name}` | {c.dtype.simpleString()} | {'yes' if c.nullable else 'no'} | {c.comment} |")
+            out.append(
+                f"| `{c.name}` | {c.dtype.simpleString()} | {'yes' if c.nullable else 'no'} | {c.comment} |"
+            )
         if spec.checks:
-            out.append("\nConstraints: " + "; ".join(f"`{k}`: `{v}`" for k, v in spec.checks.items()))
+            out.append(
+                "\nConstraints: " + "; ".join(f"`{k}`: `{v}`" for k, v in spec.checks.items())
+            )
         out.append("")
     out.append("#### Quarantine reason codes\n\n| reason | meaning |\n|---|---|")
     out += [f"| `{k}` | {v} |" for k, v in N.REASONS.items()]

@@ -39,7 +39,9 @@ def setup_logging(debug: bool = False) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def build_parser(job: str, description: str | None, add_args: Callable[[argparse.ArgumentParser], None]) -> argparse.ArgumentParser:
+def build_parser(
+    job: str, description: str | None, add_args: Callable[[argparse.ArgumentParser], None]
+) -> argparse.ArgumentParser:
     """The job's argument parser with the common options."""
     p = argparse.ArgumentParser(
         prog=f"./spark-submit.sh {job}",

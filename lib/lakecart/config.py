@@ -240,33 +240,63 @@ class RecommendConfig:
     min_items: int = 10
 
     def __post_init__(self) -> None:
-        for key in ("top_n", "similar_k", "popular_n", "eval_k", "holdout_days", "validation_days", "popular_days", "checkpoint_interval", "cf_top_k", "cf_max_user_items", "ease_max_items"):
+        for key in (
+            "top_n",
+            "similar_k",
+            "popular_n",
+            "eval_k",
+            "holdout_days",
+            "validation_days",
+            "popular_days",
+            "checkpoint_interval",
+            "cf_top_k",
+            "cf_max_user_items",
+            "ease_max_items",
+        ):
             if getattr(self, key) < 1:
                 raise ConfigError(f"recommend.{key}: must be >= 1")
         if self.inactive_item_days is not None and self.inactive_item_days < 1:
             raise ConfigError("recommend.inactive_item_days: must be >= 1 or null")
         if self.split not in ("auto", "chronological", "random"):
-            raise ConfigError(f"recommend.split: expected auto, chronological or random, got {self.split!r}")
+            raise ConfigError(
+                f"recommend.split: expected auto, chronological or random, got {self.split!r}"
+            )
         if not 0.0 < self.holdout_share < 0.5:
             raise ConfigError("recommend.holdout_share: must be in (0, 0.5)")
         if not 0.0 < self.content_max_df <= 1.0:
             raise ConfigError("recommend.content_max_df: must be in (0, 1]")
         if not 0.0 < self.blend_step <= 1.0:
             raise ConfigError("recommend.blend_step: must be in (0, 1]")
-        lists = {"als_ranks": self.als_ranks, "als_reg_params": self.als_reg_params, "als_alphas": self.als_alphas, "als_max_iters": self.als_max_iters, "als_confidences": self.als_confidences, "cf_similarities": self.cf_similarities, "ease_factors": self.ease_factors}
+        lists = {
+            "als_ranks": self.als_ranks,
+            "als_reg_params": self.als_reg_params,
+            "als_alphas": self.als_alphas,
+            "als_max_iters": self.als_max_iters,
+            "als_confidences": self.als_confidences,
+            "cf_similarities": self.cf_similarities,
+            "ease_factors": self.ease_factors,
+        }
         for key, values in lists.items():
             if not values:
                 raise ConfigError(f"recommend.{key}: needs at least one value")
         if any(x < 1 for x in self.als_ranks + self.als_max_iters):
             raise ConfigError("recommend.als_ranks / als_max_iters: must be >= 1")
-        if any(x < 0 for x in self.als_reg_params + self.als_alphas) or any(x <= 0 for x in self.ease_factors):
-            raise ConfigError("recommend.als_reg_params / als_alphas must be >= 0, ease_factors > 0")
+        if any(x < 0 for x in self.als_reg_params + self.als_alphas) or any(
+            x <= 0 for x in self.ease_factors
+        ):
+            raise ConfigError(
+                "recommend.als_reg_params / als_alphas must be >= 0, ease_factors > 0"
+            )
         bad = [c for c in self.als_confidences if c not in ("weight", "binary")]
         if bad:
-            raise ConfigError(f"recommend.als_confidences: expected weight and/or binary, got {bad}")
+            raise ConfigError(
+                f"recommend.als_confidences: expected weight and/or binary, got {bad}"
+            )
         bad = [c for c in self.cf_similarities if c not in ("ease", "cosine", "jaccard", "lift")]
         if bad:
-            raise ConfigError(f"recommend.cf_similarities: expected ease, cosine, jaccard or lift, got {bad}")
+            raise ConfigError(
+                f"recommend.cf_similarities: expected ease, cosine, jaccard or lift, got {bad}"
+            )
 
 
 @dataclass
@@ -531,7 +561,9 @@ def _check(tp: Any, value: Any, key: str) -> Any:
     if origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{key}: expected a mapping, got {value!r}")
-        return {str(k): (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in value.items()}
+        return {
+            str(k): (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in value.items()
+        }
     if tp is bool:
         if isinstance(value, bool):
             return value

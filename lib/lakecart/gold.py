@@ -83,12 +83,7 @@ def with_gold_columns(
 
 def duplicate_keys(df: DataFrame, keys: Sequence[str]) -> int:
     """Number of key values that occur more than once (one aggregation)."""
-    return (
-        df.groupBy(*[F.col(f"`{k}`") for k in keys])
-        .count()
-        .filter(F.col("count") > 1)
-        .count()
-    )
+    return df.groupBy(*[F.col(f"`{k}`") for k in keys]).count().filter(F.col("count") > 1).count()
 
 
 def publish(lh: Lakehouse, df: DataFrame, spec: TableSpec, check_keys: bool = True) -> int:
@@ -202,4 +197,3 @@ def models_root(lh: Lakehouse) -> str:
 def model_path(lh: Lakehouse, model: str, version: str) -> str:
     """Where a fitted model of one version is saved (``<models_root>/<model>/<version>``)."""
     return f"{models_root(lh)}/{model}/{version}"
-

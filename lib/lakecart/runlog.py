@@ -107,4 +107,9 @@ def tracked_run(lh: Lakehouse, job: str, args: dict[str, Any]) -> Iterator[RunCo
             log.warning("could not record the failed run: %s", one_line(log_err))
         raise
     _write(lh, _row(ctx, N.SUCCEEDED, _utcnow(), None))
-    log.info("[%s] run %s succeeded in %.1fs", job, ctx.run_id, (_utcnow() - ctx.started_at).total_seconds())
+    log.info(
+        "[%s] run %s succeeded in %.1fs",
+        job,
+        ctx.run_id,
+        (_utcnow() - ctx.started_at).total_seconds(),
+    )

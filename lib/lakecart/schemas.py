@@ -64,7 +64,10 @@ class TableSpec:
     def schema(self) -> T.StructType:
         """The Spark schema with comments in the field metadata."""
         return T.StructType(
-            [T.StructField(c.name, c.dtype, c.nullable, {"comment": c.comment}) for c in self.columns]
+            [
+                T.StructField(c.name, c.dtype, c.nullable, {"comment": c.comment})
+                for c in self.columns
+            ]
         )
 
     @property
@@ -92,14 +95,25 @@ def _bronze(entity: str) -> TableSpec:
             *LINEAGE,
             Col("_file_size", LNG, "size in bytes of _source_file when it was ingested", False),
             Col("_file_mtime", TS, "modification time of _source_file when it was ingested", False),
-            Col(N.RAW, RAWMAP, "every field of the record as text, keyed by the source's column name", False),
-            Col(N.MALFORMED, S, "the raw line when the record could not be split into the expected fields"),
+            Col(
+                N.RAW,
+                RAWMAP,
+                "every field of the record as text, keyed by the source's column name",
+                False,
+            ),
+            Col(
+                N.MALFORMED,
+                S,
+                "the raw line when the record could not be split into the expected fields",
+            ),
         ),
         keys=("_source_file", "_row_number"),
     )
 
 
-def _silver(entity: str, comment: str, cols: tuple[Col, ...], keys: tuple[str, ...] = (), checks=None) -> TableSpec:
+def _silver(
+    entity: str, comment: str, cols: tuple[Col, ...], keys: tuple[str, ...] = (), checks=None
+) -> TableSpec:
     return TableSpec(N.SILVER, entity, comment, (*cols, *LINEAGE), keys=keys, checks=checks or {})
 
 

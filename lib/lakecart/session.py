@@ -49,7 +49,11 @@ def get_spark(config: Config) -> SparkSession:
     if not launched.contains("spark.master") and config.spark.master:
         builder = builder.master(config.spark.master)
     master = launched.get("spark.master", None) or config.spark.master or ""
-    if master.startswith("local") and not launched.contains("spark.pyspark.python") and "PYSPARK_PYTHON" not in os.environ:
+    if (
+        master.startswith("local")
+        and not launched.contains("spark.pyspark.python")
+        and "PYSPARK_PYTHON" not in os.environ
+    ):
         # Local Python workers must run this interpreter (it has numpy, pandas, pyarrow and
         # lakecart). PySpark reads PYSPARK_PYTHON when the context starts; the conf alone is
         # not enough when Spark is started from plain Python (tests, notebooks, benches).

@@ -91,12 +91,13 @@ class Lakehouse:
         builder.execute()
         if spec.checks:
             existing = {
-                r["key"]
-                for r in self.spark.sql(f"SHOW TBLPROPERTIES {self.ident(spec)}").collect()
+                r["key"] for r in self.spark.sql(f"SHOW TBLPROPERTIES {self.ident(spec)}").collect()
             }
             for name, expr in spec.checks.items():
                 if f"delta.constraints.{name.lower()}" not in existing:
-                    self.spark.sql(f"ALTER TABLE {self.ident(spec)} ADD CONSTRAINT {name} CHECK ({expr})")
+                    self.spark.sql(
+                        f"ALTER TABLE {self.ident(spec)} ADD CONSTRAINT {name} CHECK ({expr})"
+                    )
         self._created.add(spec.full_name)
 
     def read(self, spec: TableSpec) -> DataFrame:

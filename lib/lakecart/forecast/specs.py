@@ -34,7 +34,12 @@ INVENTORY_PLAN = gold_spec(
         Col(N.DEMAND_STD, DBL, "standard deviation of daily demand in units", False),
         Col(N.LEAD_TIME_DAYS, DBL, "supplier lead time in days (inventory, else config)", False),
         Col(N.SERVICE_LEVEL, DBL, "target cycle service level of the item's ABC class", False),
-        Col(N.SAFETY_STOCK, DBL, "z x f x sqrt(L x sigma_d^2 + d^2 x sigma_L^2), units; f = the class's backtest-calibrated safety factor (1 when calibration is off)", False),
+        Col(
+            N.SAFETY_STOCK,
+            DBL,
+            "z x f x sqrt(L x sigma_d^2 + d^2 x sigma_L^2), units; f = the class's backtest-calibrated safety factor (1 when calibration is off)",
+            False,
+        ),
         Col(N.REORDER_POINT, DBL, "d x L + safety stock, units", False),
         Col(N.EOQ, DBL, "economic order quantity sqrt(2DS/H), units", False),
         Col(N.ON_HAND, DBL, "units on hand at the latest snapshot before as_of; NULL when unknown"),

@@ -184,7 +184,9 @@ def classify(landed: DataFrame, entity: str, rules: Rules) -> DataFrame:
         else:
             exprs[c] = norm_text(r)
     keep = [c.name for c in LINEAGE] + [N.RAW, N.MALFORMED]
-    df = df.select(*keep, *[F.col(c).alias(f"__r_{c}") for c in cols], *[e.alias(c) for c, e in exprs.items()])
+    df = df.select(
+        *keep, *[F.col(c).alias(f"__r_{c}") for c in cols], *[e.alias(c) for c, e in exprs.items()]
+    )
     raw = {c: F.col(f"__r_{c}") for c in cols}
     typed = {c: F.col(c) for c in cols}
 
@@ -194,16 +196,28 @@ def classify(landed: DataFrame, entity: str, rules: Rules) -> DataFrame:
     ]
     bad_text = F.filter(F.map_entries(N.RAW), lambda e: e["value"].contains("\ufffd"))
     checks.append(
-        (F.coalesce(F.size(bad_text) > 0, F.lit(False)), N.R_UNDECODABLE, F.concat(F.lit("field "), bad_text[0]["key"]))
+        (
+            F.coalesce(F.size(bad_text) > 0, F.lit(False)),
+            N.R_UNDECODABLE,
+            F.concat(F.lit("field "), bad_text[0]["key"]),
+        )
     )
     for c in required:
         checks.append((_blank(raw[c]), N.R_MISSING, F.lit(c)))
     for c in cols:
         if c in TIMESTAMPS or c in DATES or c in NUMBERS or c in INTEGERS:
             reason = N.R_BAD_TS if (c in TIMESTAMPS or c in DATES) else N.R_NON_NUMERIC
-            checks.append((~_blank(raw[c]) & typed[c].isNull(), reason, F.concat(F.lit(f"{c}="), raw[c])))
+            checks.append(
+                (~_blank(raw[c]) & typed[c].isNull(), reason, F.concat(F.lit(f"{c}="), raw[c]))
+            )
         if c in BOOLEANS:
-            checks.append((~_blank(raw[c]) & typed[c].isNull(), N.R_BAD_VALUE, F.concat(F.lit(f"{c}="), raw[c])))
+            checks.append(
+                (
+                    ~_blank(raw[c]) & typed[c].isNull(),
+                    N.R_BAD_VALUE,
+                    F.concat(F.lit(f"{c}="), raw[c]),
+                )
+            )
     checks += _domain_checks(entity, typed, rules)
 
     reason = F.lit(None).cast("string")
@@ -214,14 +228,21 @@ def classify(landed: DataFrame, entity: str, rules: Rules) -> DataFrame:
 
     out = df.select(*keep, *cols, reason.alias("_reason"), detail.alias("_detail"))
     if entity == N.ORDERS:
-        out = out.withColumn(N.REVENUE, F.round(F.col(N.QUANTITY) * F.col(N.UNIT_PRICE), 4)).withColumn(
-            N.IS_RETURN, F.coalesce(F.col(N.QUANTITY) < 0, F.lit(False))
-        )
+        out = out.withColumn(
+            N.REVENUE, F.round(F.col(N.QUANTITY) * F.col(N.UNIT_PRICE), 4)
+        ).withColumn(N.IS_RETURN, F.coalesce(F.col(N.QUANTITY) < 0, F.lit(False)))
 
     # exact duplicates among valid rows: the same raw record (every field, as read) seen
     # again; keep the first occurrence (file, row order)
     order = [F.col("_source_file"), F.col("_row_number")]
-    record = F.sha2(F.concat_ws("\u0001", F.array_join(F.map_keys(N.RAW), "\u0002"), F.array_join(F.map_values(N.RAW), "\u0002", "\u0003")), 256)
+    record = F.sha2(
+        F.concat_ws(
+            "\u0001",
+            F.array_join(F.map_keys(N.RAW), "\u0002"),
+            F.array_join(F.map_values(N.RAW), "\u0002", "\u0003"),
+        ),
+        256,
+    )
     out = out.withColumn("_record", record)
     valid = F.col("_reason").isNull()
     # Only (hash, file, row) is shuffled to find repeated records; the few repeated hashes
@@ -231,12 +252,28 @@ def classify(landed: DataFrame, entity: str, rules: Rules) -> DataFrame:
         .groupBy("_record")
         .agg(F.count(F.lit(1)).alias("_n"), F.min(F.struct(*order)).alias("_first"))
         .filter("_n > 1")
-        .select("_record", F.col("_first._source_file").alias("_f_file"), F.col("_first._row_number").alias("_f_row"))
+        .select(
+            "_record",
+            F.col("_first._source_file").alias("_f_file"),
+            F.col("_first._row_number").alias("_f_row"),
+        )
     )
-    out = out.join(F.broadcast(first_seen), "_record", "left").withColumn(
-        "_dup_rank",
-        F.when(valid & F.col("_f_file").isNotNull() & ~((F.col("_source_file") == F.col("_f_file")) & (F.col("_row_number") == F.col("_f_row"))), 2).otherwise(1),
-    ).drop("_f_file", "_f_row")
+    out = (
+        out.join(F.broadcast(first_seen), "_record", "left")
+        .withColumn(
+            "_dup_rank",
+            F.when(
+                valid
+                & F.col("_f_file").isNotNull()
+                & ~(
+                    (F.col("_source_file") == F.col("_f_file"))
+                    & (F.col("_row_number") == F.col("_f_row"))
+                ),
+                2,
+            ).otherwise(1),
+        )
+        .drop("_f_file", "_f_row")
+    )
     is_dup = valid & (F.col("_dup_rank") > 1)
 
     spec = SILVER[entity]
@@ -247,7 +284,9 @@ def classify(landed: DataFrame, entity: str, rules: Rules) -> DataFrame:
             F.col("_source_file").desc(),
             F.col("_row_number").desc(),
         ]
-        key_w = Window.partitionBy(F.col("_key_group"), *[F.col(k) for k in spec.keys]).orderBy(*key_order)
+        key_w = Window.partitionBy(F.col("_key_group"), *[F.col(k) for k in spec.keys]).orderBy(
+            *key_order
+        )
         # only valid first occurrences compete for a key
         out = out.withColumn("_key_group", valid & ~is_dup)
         out = out.withColumn("_key_rank", F.row_number().over(key_w))
@@ -256,7 +295,14 @@ def classify(landed: DataFrame, entity: str, rules: Rules) -> DataFrame:
             "_reason", F.when(collision, F.lit(N.R_KEY_COLLISION)).otherwise(F.col("_reason"))
         ).withColumn(
             "_detail",
-            F.when(collision, F.concat(F.lit("key "), F.concat_ws("|", *[F.col(k) for k in spec.keys]), F.lit(" seen again"))).otherwise(F.col("_detail")),
+            F.when(
+                collision,
+                F.concat(
+                    F.lit("key "),
+                    F.concat_ws("|", *[F.col(k) for k in spec.keys]),
+                    F.lit(" seen again"),
+                ),
+            ).otherwise(F.col("_detail")),
         )
         outcome = outcome.when(collision, F.lit(OUT_QUARANTINE))
     out = out.withColumn("_outcome", outcome.otherwise(F.lit(OUT_SILVER)))
@@ -264,10 +310,18 @@ def classify(landed: DataFrame, entity: str, rules: Rules) -> DataFrame:
     return out
 
 
-def _domain_checks(entity: str, t: dict[str, Column], rules: Rules) -> list[tuple[Column, str, Column]]:
+def _domain_checks(
+    entity: str, t: dict[str, Column], rules: Rules
+) -> list[tuple[Column, str, Column]]:
     c: list[tuple[Column, str, Column]] = []
     if entity == N.ORDERS:
-        c.append((F.coalesce(t[N.STATUS] == "adjustment", F.lit(False)), N.R_ADJUSTMENT, F.lit("status=adjustment")))
+        c.append(
+            (
+                F.coalesce(t[N.STATUS] == "adjustment", F.lit(False)),
+                N.R_ADJUSTMENT,
+                F.lit("status=adjustment"),
+            )
+        )
         c.append(
             (
                 (t[N.UNIT_PRICE] < 0) | ((t[N.UNIT_PRICE] == 0) & (t[N.QUANTITY] < 0)),
@@ -281,7 +335,9 @@ def _domain_checks(entity: str, t: dict[str, Column], rules: Rules) -> list[tupl
             (
                 (t[N.RATING] < rules.rating_min) | (t[N.RATING] > rules.rating_max),
                 N.R_RATING_RANGE,
-                F.format_string(f"rating=%s not in [{rules.rating_min}, {rules.rating_max}]", t[N.RATING]),
+                F.format_string(
+                    f"rating=%s not in [{rules.rating_min}, {rules.rating_max}]", t[N.RATING]
+                ),
             )
         )
     if entity == N.TRANSACTIONS:
@@ -302,18 +358,22 @@ def silver_rows(classified: DataFrame, spec: TableSpec) -> DataFrame:
 
 def quarantine_rows(classified: DataFrame, entity: str, run_id: str) -> DataFrame:
     """The rejected rows of a classified frame, shaped for ``silver.quarantine``."""
-    return classified.filter(F.col("_outcome") == OUT_QUARANTINE).select(
-        F.lit(run_id).alias(N.RUN_ID),
-        F.lit(entity).alias(N.ENTITY),
-        F.col("_reason").alias(N.REASON),
-        F.col("_detail").alias(N.DETAIL),
-        N.RAW,
-        N.MALFORMED,
-        "_source",
-        "_source_file",
-        "_row_number",
-        F.col("_ingested_at").alias("quarantined_at"),
-    ).select(*QSPEC.column_names)
+    return (
+        classified.filter(F.col("_outcome") == OUT_QUARANTINE)
+        .select(
+            F.lit(run_id).alias(N.RUN_ID),
+            F.lit(entity).alias(N.ENTITY),
+            F.col("_reason").alias(N.REASON),
+            F.col("_detail").alias(N.DETAIL),
+            N.RAW,
+            N.MALFORMED,
+            "_source",
+            "_source_file",
+            "_row_number",
+            F.col("_ingested_at").alias("quarantined_at"),
+        )
+        .select(*QSPEC.column_names)
+    )
 
 
 def outcome_counts(classified: DataFrame) -> DataFrame:
@@ -322,7 +382,9 @@ def outcome_counts(classified: DataFrame) -> DataFrame:
     return classified.groupBy("_source_file", "_outcome", "_reason").agg(
         F.count(F.lit(1)).alias("rows"),
         F.max("_row_number").alias("last_row"),
-        F.max(F.when(F.col("_reason") == N.R_MALFORMED, F.col("_row_number"))).alias("last_malformed"),
+        F.max(F.when(F.col("_reason") == N.R_MALFORMED, F.col("_row_number"))).alias(
+            "last_malformed"
+        ),
     )
 
 

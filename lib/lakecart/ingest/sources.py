@@ -110,7 +110,12 @@ def list_files(spark: SparkSession, path: str) -> list[FileInfo]:
         if any(part.startswith((".", "_")) for part in str(p.toUri().getPath()).split("/")[-1:]):
             continue
         out.append(
-            FileInfo(str(p.toString()), norm_path(str(p.toUri().toString())), int(st.getLen()), int(st.getModificationTime()))
+            FileInfo(
+                str(p.toString()),
+                norm_path(str(p.toUri().toString())),
+                int(st.getLen()),
+                int(st.getModificationTime()),
+            )
         )
     return sorted(out, key=lambda f: f.path)
 
@@ -149,7 +154,14 @@ def plan_online_retail(files: list[FileInfo]) -> SourcePlan:
         csvs,
         options={"header": "true"},
         mapping=mapping,
-        required_raw=["InvoiceNo", "StockCode", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID"],
+        required_raw=[
+            "InvoiceNo",
+            "StockCode",
+            "Quantity",
+            "InvoiceDate",
+            "UnitPrice",
+            "CustomerID",
+        ],
     )
     return SourcePlan(
         N.SRC_ONLINE_RETAIL,
@@ -165,9 +177,13 @@ def _mode(value: str, by: list[str]) -> Callable[[DataFrame], DataFrame]:
     """Most frequent non-empty ``value`` per ``by`` (ties: the greater value)."""
 
     def f(df: DataFrame) -> DataFrame:
-        counted = df.filter(F.col(value).isNotNull()).groupBy(*by, value).agg(
-            F.count(F.lit(1)).alias("_n"),
-            F.min(F.struct("_source_file", "_row_number")).alias("_first"),
+        counted = (
+            df.filter(F.col(value).isNotNull())
+            .groupBy(*by, value)
+            .agg(
+                F.count(F.lit(1)).alias("_n"),
+                F.min(F.struct("_source_file", "_row_number")).alias("_first"),
+            )
         )
         w = Window.partitionBy(*by).orderBy(F.col("_n").desc(), F.col(value).desc())
         return counted.withColumn("_r", F.row_number().over(w)).filter("_r = 1").drop("_r", "_n")
@@ -177,11 +193,15 @@ def _mode(value: str, by: list[str]) -> Callable[[DataFrame], DataFrame]:
 
 def _lineage_from_first(df: DataFrame, template: DataFrame) -> DataFrame:
     one = template.select("_source", "_run_id", "_ingested_at").limit(1)
-    return df.select(
-        "*",
-        F.col("_first._source_file").alias("_source_file"),
-        F.col("_first._row_number").alias("_row_number"),
-    ).drop("_first").crossJoin(one)
+    return (
+        df.select(
+            "*",
+            F.col("_first._source_file").alias("_source_file"),
+            F.col("_first._row_number").alias("_row_number"),
+        )
+        .drop("_first")
+        .crossJoin(one)
+    )
 
 
 def _products_from_order_lines(rows: DataFrame) -> DataFrame:
@@ -192,8 +212,10 @@ def _products_from_order_lines(rows: DataFrame) -> DataFrame:
         F.col("_row_number"),
     ).filter(F.col(N.TITLE) != "")
     top = _mode(N.TITLE, [N.ITEM_ID])(d)
-    price = rows.filter(~F.col(N.IS_RETURN)).groupBy(N.ITEM_ID).agg(
-        F.expr(f"percentile_approx({N.UNIT_PRICE}, 0.5)").alias(N.PRICE)
+    price = (
+        rows.filter(~F.col(N.IS_RETURN))
+        .groupBy(N.ITEM_ID)
+        .agg(F.expr(f"percentile_approx({N.UNIT_PRICE}, 0.5)").alias(N.PRICE))
     )
     out = top.join(price, N.ITEM_ID, "left").select(
         N.ITEM_ID, N.TITLE, F.col(N.PRICE).cast("string").alias(N.PRICE), "_first"
@@ -202,7 +224,9 @@ def _products_from_order_lines(rows: DataFrame) -> DataFrame:
 
 
 def _customers_from_order_lines(rows: DataFrame) -> DataFrame:
-    d = rows.filter(F.col(N.CUSTOMER_ID).isNotNull()).select(N.CUSTOMER_ID, N.COUNTRY, "_source_file", "_row_number")
+    d = rows.filter(F.col(N.CUSTOMER_ID).isNotNull()).select(
+        N.CUSTOMER_ID, N.COUNTRY, "_source_file", "_row_number"
+    )
     top = _mode(N.COUNTRY, [N.CUSTOMER_ID])(d)
     return _lineage_from_first(top.select(N.CUSTOMER_ID, N.COUNTRY, "_first"), rows)
 
@@ -233,11 +257,28 @@ def plan_movielens(files: list[FileInfo]) -> SourcePlan:
     }
     if udata:
         names = ["user_id", "item_id", "rating", "timestamp"]
-        sets.append(FileSet(N.RATINGS, udata, options={"sep": "\t", "header": "false"}, names=names, mapping=rating_map))
+        sets.append(
+            FileSet(
+                N.RATINGS,
+                udata,
+                options={"sep": "\t", "header": "false"},
+                names=names,
+                mapping=rating_map,
+            )
+        )
         uitem = _pick(files, r"u\.item")
         if uitem:
-            inames = ["movie_id", "title", "release_date", "video_release_date", "imdb_url", *ML_GENRES]
-            genres = ", ".join(f"CASE WHEN raw['{_q(g)}'] = '1' THEN '{_q(g)}' END" for g in ML_GENRES)
+            inames = [
+                "movie_id",
+                "title",
+                "release_date",
+                "video_release_date",
+                "imdb_url",
+                *ML_GENRES,
+            ]
+            genres = ", ".join(
+                f"CASE WHEN raw['{_q(g)}'] = '1' THEN '{_q(g)}' END" for g in ML_GENRES
+            )
             sets.append(
                 FileSet(
                     N.PRODUCTS,
@@ -264,7 +305,15 @@ def plan_movielens(files: list[FileInfo]) -> SourcePlan:
             )
     elif dat:
         names = ["user_id", "item_id", "rating", "timestamp"]
-        sets.append(FileSet(N.RATINGS, dat, options={"sep": "::", "header": "false"}, names=names, mapping=rating_map))
+        sets.append(
+            FileSet(
+                N.RATINGS,
+                dat,
+                options={"sep": "::", "header": "false"},
+                names=names,
+                mapping=rating_map,
+            )
+        )
         movies = _pick(files, r"movies\.dat")
         if movies:
             sets.append(
@@ -273,7 +322,11 @@ def plan_movielens(files: list[FileInfo]) -> SourcePlan:
                     movies,
                     options={"sep": "::", "header": "false", "encoding": "ISO-8859-1"},
                     names=["movie_id", "title", "genres"],
-                    mapping={N.ITEM_ID: "raw['movie_id']", N.TITLE: "raw['title']", N.CATEGORY: "raw['genres']"},
+                    mapping={
+                        N.ITEM_ID: "raw['movie_id']",
+                        N.TITLE: "raw['title']",
+                        N.CATEGORY: "raw['genres']",
+                    },
                 )
             )
         users = _pick(files, r"users\.dat")
@@ -309,7 +362,11 @@ def plan_movielens(files: list[FileInfo]) -> SourcePlan:
                     N.PRODUCTS,
                     movies,
                     options={"header": "true"},
-                    mapping={N.ITEM_ID: "raw['movieId']", N.TITLE: "raw['title']", N.CATEGORY: "raw['genres']"},
+                    mapping={
+                        N.ITEM_ID: "raw['movieId']",
+                        N.TITLE: "raw['title']",
+                        N.CATEGORY: "raw['genres']",
+                    },
                     required_raw=["movieId", "title"],
                 )
             )
@@ -336,16 +393,28 @@ def plan_womens_reviews(files: list[FileInfo]) -> SourcePlan:
         },
         required_raw=["Clothing ID", "Rating", "Review Text"],
     )
-    return SourcePlan(N.SRC_WOMENS_REVIEWS, [reviews], [Derivation(N.PRODUCTS, N.REVIEWS, _products_from_reviews)])
+    return SourcePlan(
+        N.SRC_WOMENS_REVIEWS, [reviews], [Derivation(N.PRODUCTS, N.REVIEWS, _products_from_reviews)]
+    )
 
 
 def _products_from_reviews(rows: DataFrame) -> DataFrame:
-    d = rows.filter(F.col(N.ITEM_ID).isNotNull()).select(
-        N.ITEM_ID,
-        F.concat_ws("/", *[F.trim(F.col(N.RAW)[c]) for c in ("Division Name", "Department Name", "Class Name")]).alias(N.CATEGORY),
-        "_source_file",
-        "_row_number",
-    ).filter(F.col(N.CATEGORY) != "")
+    d = (
+        rows.filter(F.col(N.ITEM_ID).isNotNull())
+        .select(
+            N.ITEM_ID,
+            F.concat_ws(
+                "/",
+                *[
+                    F.trim(F.col(N.RAW)[c])
+                    for c in ("Division Name", "Department Name", "Class Name")
+                ],
+            ).alias(N.CATEGORY),
+            "_source_file",
+            "_row_number",
+        )
+        .filter(F.col(N.CATEGORY) != "")
+    )
     top = _mode(N.CATEGORY, [N.ITEM_ID])(d)
     return _lineage_from_first(top.select(N.ITEM_ID, N.CATEGORY, "_first"), rows)
 
@@ -461,18 +530,27 @@ def read_raw(spark: SparkSession, fs: FileSet, encoding: str = "UTF-8") -> DataF
             if not header_seen:
                 raise IngestError(f"{paths[0]}: empty file (no header row)")
         _require(fs, names, paths[0])
-        schema = T.StructType([T.StructField(n, T.StringType()) for n in names] + [T.StructField("_corrupt", T.StringType())])
+        schema = T.StructType(
+            [T.StructField(n, T.StringType()) for n in names]
+            + [T.StructField("_corrupt", T.StringType())]
+        )
         opts["columnNameOfCorruptRecord"] = "_corrupt"
         opts["enforceSchema"] = "true"
         df = spark.read.options(**opts).schema(schema).csv(paths)
     elif fs.fmt == "json":
-        df = spark.read.options(mode="PERMISSIVE", columnNameOfCorruptRecord="_corrupt", **fs.options).json(paths)
+        df = spark.read.options(
+            mode="PERMISSIVE", columnNameOfCorruptRecord="_corrupt", **fs.options
+        ).json(paths)
         if "_corrupt" not in df.columns:
             df = df.withColumn("_corrupt", F.lit(None).cast("string"))
         names = [c for c in df.columns if c != "_corrupt"]
         _require(fs, names, paths[0])
     elif fs.fmt == "parquet":
-        df = spark.read.options(**fs.options).parquet(*paths).withColumn("_corrupt", F.lit(None).cast("string"))
+        df = (
+            spark.read.options(**fs.options)
+            .parquet(*paths)
+            .withColumn("_corrupt", F.lit(None).cast("string"))
+        )
         names = [c for c in df.columns if c != "_corrupt"]
         _require(fs, names, paths[0])
     else:
@@ -502,8 +580,14 @@ def _number_rows(df: DataFrame) -> DataFrame:
     (file, split) plus the rows of the file's earlier splits. Only a tiny (file, split)
     summary is aggregated and broadcast back.
     """
-    splits = df.groupBy("_source_file", "_pid").agg(F.min("_mid").alias("_first"), F.count(F.lit(1)).alias("_n"))
-    w = Window.partitionBy("_source_file").orderBy("_pid").rowsBetween(Window.unboundedPreceding, -1)
+    splits = df.groupBy("_source_file", "_pid").agg(
+        F.min("_mid").alias("_first"), F.count(F.lit(1)).alias("_n")
+    )
+    w = (
+        Window.partitionBy("_source_file")
+        .orderBy("_pid")
+        .rowsBetween(Window.unboundedPreceding, -1)
+    )
     splits = splits.withColumn("_before", F.coalesce(F.sum("_n").over(w), F.lit(0))).drop("_n")
     return df.join(F.broadcast(splits), ["_source_file", "_pid"]).withColumn(
         "_row_number", (F.col("_mid") - F.col("_first") + F.col("_before") + 1).cast("long")

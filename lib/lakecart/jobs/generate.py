@@ -55,12 +55,20 @@ def _write_marker(spark: SparkSession, path: str, content: dict[str, Any]) -> No
         out.close()
 
 
-def generate(spark: SparkSession, config: Config, lh: Lakehouse, ctx: RunContext, scale: int, seed: int) -> dict[str, Any]:
+def generate(
+    spark: SparkSession, config: Config, lh: Lakehouse, ctx: RunContext, scale: int, seed: int
+) -> dict[str, Any]:
     """Write the synthetic landing folder (unless already complete) and ingest it."""
     from lakecart.generate import generate_landing
 
     g = config.generate
-    params = {"scale": scale, "seed": seed, "start_date": g.start_date, "days": g.days, "format": g.landing_format}
+    params = {
+        "scale": scale,
+        "seed": seed,
+        "start_date": g.start_date,
+        "days": g.days,
+        "format": g.landing_format,
+    }
     out = landing_dir(config, scale, seed)
     t0 = time.perf_counter()
     with ctx.stage("generate") as st:
@@ -69,7 +77,15 @@ def generate(spark: SparkSession, config: Config, lh: Lakehouse, ctx: RunContext
             rows = marker["rows"]
             st.update(reused=out)
         else:
-            rows = generate_landing(spark, out, scale=scale, seed=seed, start_date=g.start_date, days=g.days, fmt=g.landing_format)
+            rows = generate_landing(
+                spark,
+                out,
+                scale=scale,
+                seed=seed,
+                start_date=g.start_date,
+                days=g.days,
+                fmt=g.landing_format,
+            )
             _write_marker(spark, out, {"params": params, "rows": rows})
             st.update(**{k: v for k, v in rows.items()})
     t1 = time.perf_counter()
@@ -80,11 +96,18 @@ def generate(spark: SparkSession, config: Config, lh: Lakehouse, ctx: RunContext
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of the generate job."""
-    p.add_argument("--scale", type=int, default=None, help="size multiplier (1 = small demo; default generate.scale)")
+    p.add_argument(
+        "--scale",
+        type=int,
+        default=None,
+        help="size multiplier (1 = small demo; default generate.scale)",
+    )
     p.add_argument("--seed", type=int, default=None, help="random seed (default generate.seed)")
 
 
-def run(spark: SparkSession, config: Config, lh: Lakehouse, ctx: RunContext, args: argparse.Namespace) -> dict[str, Any]:
+def run(
+    spark: SparkSession, config: Config, lh: Lakehouse, ctx: RunContext, args: argparse.Namespace
+) -> dict[str, Any]:
     """Job entry point."""
     scale = args.scale if args.scale is not None else config.generate.scale
     seed = args.seed if args.seed is not None else config.generate.seed

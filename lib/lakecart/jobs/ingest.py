@@ -70,7 +70,9 @@ def known_files(lh: Lakehouse, source: str, entities: list[str]) -> dict[str, tu
     return out
 
 
-def _stage_spreadsheets(spark: SparkSession, config: Config, files: list[S.FileInfo]) -> list[S.FileInfo]:
+def _stage_spreadsheets(
+    spark: SparkSession, config: Config, files: list[S.FileInfo]
+) -> list[S.FileInfo]:
     """Replace local .xlsx files by CSV conversions under ``<lakehouse>/_staging/xlsx``."""
     out = []
     for f in files:
@@ -78,12 +80,18 @@ def _stage_spreadsheets(spark: SparkSession, config: Config, files: list[S.FileI
             out.append(f)
             continue
         if not f.path.startswith("file:"):
-            raise S.IngestError(f"{f.path}: .xlsx is supported on local paths only; convert it to CSV")
+            raise S.IngestError(
+                f"{f.path}: .xlsx is supported on local paths only; convert it to CSV"
+            )
         from urllib.parse import urlparse
 
         from lakecart.ingest.xlsx import xlsx_to_csv
 
-        root = urlparse(config.lakehouse.root).path if "://" in config.lakehouse.root else config.lakehouse.root
+        root = (
+            urlparse(config.lakehouse.root).path
+            if "://" in config.lakehouse.root
+            else config.lakehouse.root
+        )
         name = f.path.rsplit("/", 1)[-1][: -len(".xlsx")] + ".csv"
         dst = xlsx_to_csv(urlparse(f.path).path, f"{os.path.abspath(root)}/_staging/xlsx/{name}")
         out += S.list_files(spark, f"file:{dst}")
@@ -91,8 +99,10 @@ def _stage_spreadsheets(spark: SparkSession, config: Config, files: list[S.FileI
 
 
 def _lineage(df: DataFrame, source: str, ctx: RunContext) -> DataFrame:
-    return df.withColumn("_source", F.lit(source)).withColumn("_run_id", F.lit(ctx.run_id)).withColumn(
-        "_ingested_at", F.lit(ctx.started_at).cast("timestamp")
+    return (
+        df.withColumn("_source", F.lit(source))
+        .withColumn("_run_id", F.lit(ctx.run_id))
+        .withColumn("_ingested_at", F.lit(ctx.started_at).cast("timestamp"))
     )
 
 
@@ -105,26 +115,60 @@ def _account(entity: str, files: list[str], counts: list[Any]) -> EntityResult:
             reasons[r["_reason"]] = reasons.get(r["_reason"], 0) + r["rows"]
     total = sum(by_outcome.values())
     return EntityResult(
-        entity, files, total, by_outcome[clean.OUT_SILVER], by_outcome[clean.OUT_QUARANTINE], by_outcome[clean.OUT_DUPLICATE], reasons
+        entity,
+        files,
+        total,
+        by_outcome[clean.OUT_SILVER],
+        by_outcome[clean.OUT_QUARANTINE],
+        by_outcome[clean.OUT_DUPLICATE],
+        reasons,
     )
 
 
 def _dq_rows(res: EntityResult, max_share: float) -> list[tuple]:
     table = f"{N.SILVER}.{res.entity}"
     if res.derived:
-        return [(table, "derived_rows", True, 0, f"{res.silver} rows derived from this run's accepted rows")]
+        return [
+            (
+                table,
+                "derived_rows",
+                True,
+                0,
+                f"{res.silver} rows derived from this run's accepted rows",
+            )
+        ]
     detail = f"bronze={res.bronze} silver={res.silver} quarantine={res.quarantine} duplicates={res.duplicates} files={len(res.files)}"
     rows = [
-        (table, "row_accounting", res.bronze == res.silver + res.quarantine + res.duplicates, 0, detail),
-        (table, "reject_share", res.reject_share <= max_share, res.quarantine, f"{res.reject_share:.4f} of {res.bronze} rows (max {max_share})"),
-        (table, "duplicates_removed", True, res.duplicates, "exact duplicate records removed (first occurrence kept)"),
+        (
+            table,
+            "row_accounting",
+            res.bronze == res.silver + res.quarantine + res.duplicates,
+            0,
+            detail,
+        ),
+        (
+            table,
+            "reject_share",
+            res.reject_share <= max_share,
+            res.quarantine,
+            f"{res.reject_share:.4f} of {res.bronze} rows (max {max_share})",
+        ),
+        (
+            table,
+            "duplicates_removed",
+            True,
+            res.duplicates,
+            "exact duplicate records removed (first occurrence kept)",
+        ),
     ]
     for reason, n in sorted(res.reasons.items()):
         rows.append((table, f"quarantine:{reason}", False, n, N.REASONS.get(reason, reason)))
     return rows
 
 
-def ingest(spark: SparkSession, config: Config, lh: Lakehouse, ctx: RunContext, source: str, path: str) -> list[EntityResult]:
+def ingest(
+    spark: SparkSession, config: Config, lh: Lakehouse, ctx: RunContext, source: str, path: str
+) -> list[EntityResult]:
     """Ingest ``path`` as ``source``; see the module docstring.
 
     Returns:
@@ -146,10 +190,16 @@ def ingest(spark: SparkSession, config: Config, lh: Lakehouse, ctx: RunContext, 
         st.update(files=len(files), new_or_changed=sum(len(fs.files) for fs in todo))
     if not todo:
         log.info("[ingest] nothing new under %s: every file is already ingested unchanged", path)
-        _write_dq(lh, ctx, [(f"{N.BRONZE}.*", "new_files", True, 0, f"0 new or changed of {len(files)} files")])
+        _write_dq(
+            lh,
+            ctx,
+            [(f"{N.BRONZE}.*", "new_files", True, 0, f"0 new or changed of {len(files)} files")],
+        )
         return []
 
-    rules = clean.Rules(tuple(config.ingest.timestamp_formats), config.ingest.rating_min, config.ingest.rating_max)
+    rules = clean.Rules(
+        tuple(config.ingest.timestamp_formats), config.ingest.rating_min, config.ingest.rating_max
+    )
     staged: list[tuple[S.FileSet, DataFrame, DataFrame, EntityResult]] = []
     cached: list[DataFrame] = []
     try:
@@ -165,9 +215,16 @@ def ingest(spark: SparkSession, config: Config, lh: Lakehouse, ctx: RunContext, 
                 counts = clean.outcome_counts(classified).collect()  # files x outcomes x reasons
                 truncated = clean.truncated_files(counts)
                 if truncated:
-                    raise S.IngestError(f"{truncated[0]}: truncated file (its last record is incomplete)")
+                    raise S.IngestError(
+                        f"{truncated[0]}: truncated file (its last record is incomplete)"
+                    )
                 res = _account(fs.entity, [f.uri for f in fs.files], counts)
-                st.update(bronze=res.bronze, silver=res.silver, quarantine=res.quarantine, duplicates=res.duplicates)
+                st.update(
+                    bronze=res.bronze,
+                    silver=res.silver,
+                    quarantine=res.quarantine,
+                    duplicates=res.duplicates,
+                )
                 if res.bronze == 0:
                     raise S.IngestError(f"{fs.files[0].path}: no records for {fs.entity}")
                 if res.reject_share > config.ingest.max_reject_share:
@@ -187,12 +244,16 @@ def ingest(spark: SparkSession, config: Config, lh: Lakehouse, ctx: RunContext, 
             landed = d.fn(accepted)
             fields = [c for c in landed.columns if not c.startswith("_")]
             as_raw = F.create_map(*[x for c in fields for x in (F.lit(c), F.col(c).cast("string"))])
-            landed = landed.withColumn(N.RAW, as_raw).withColumn(N.MALFORMED, F.lit(None).cast("string"))
+            landed = landed.withColumn(N.RAW, as_raw).withColumn(
+                N.MALFORMED, F.lit(None).cast("string")
+            )
             rows = clean.classify(landed, d.entity, rules)
             rows = clean.silver_rows(rows, SILVER[d.entity]).persist(StorageLevel.MEMORY_AND_DISK)
             cached.append(rows)
             n = rows.count()
-            derived.append((d.entity, rows, EntityResult(d.entity, [], 0, n, 0, 0, {}, derived=True)))
+            derived.append(
+                (d.entity, rows, EntityResult(d.entity, [], 0, n, 0, 0, {}, derived=True))
+            )
 
         # ---------------- phase 2: write; bronze last, as it is the ledger of ingested files
         results = []
@@ -204,7 +265,9 @@ def ingest(spark: SparkSession, config: Config, lh: Lakehouse, ctx: RunContext, 
                 if spec.keys:
                     lh.merge(silver, spec)
                 else:
-                    lh.replace_where(silver, spec, f"_source = '{source}' AND _source_file IN ({files_sql})")
+                    lh.replace_where(
+                        silver, spec, f"_source = '{source}' AND _source_file IN ({files_sql})"
+                    )
                 lh.replace_where(
                     clean.quarantine_rows(classified, fs.entity, ctx.run_id),
                     QUARANTINE,
@@ -219,7 +282,11 @@ def ingest(spark: SparkSession, config: Config, lh: Lakehouse, ctx: RunContext, 
                 st.update(rows=res.silver)
         for fs, bronze, _, res in staged:
             with ctx.stage(f"write bronze.{fs.entity}") as st:
-                lh.replace_where(bronze, BRONZE[fs.entity], f"_source = '{source}' AND _source_file IN ({_in_list(res.files)})")
+                lh.replace_where(
+                    bronze,
+                    BRONZE[fs.entity],
+                    f"_source = '{source}' AND _source_file IN ({_in_list(res.files)})",
+                )
                 st.update(rows=res.bronze)
         dq = [row for r in results for row in _dq_rows(r, config.ingest.max_reject_share)]
         _write_dq(lh, ctx, dq)
@@ -245,14 +312,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--path", required=True, help="a file or folder (local path or any Hadoop URI)")
 
 
-def run(spark: SparkSession, config: Config, lh: Lakehouse, ctx: RunContext, args: argparse.Namespace) -> dict[str, Any]:
+def run(
+    spark: SparkSession, config: Config, lh: Lakehouse, ctx: RunContext, args: argparse.Namespace
+) -> dict[str, Any]:
     """Job entry point (also used by ``pipeline`` and the notebooks)."""
     results = ingest(spark, config, lh, ctx, args.source, args.path)
     for r in results:
         if not r.derived:
             log.info(
                 "[ingest] %-12s bronze=%d silver=%d quarantine=%d duplicates=%d reasons=%s",
-                r.entity, r.bronze, r.silver, r.quarantine, r.duplicates, r.reasons,
+                r.entity,
+                r.bronze,
+                r.silver,
+                r.quarantine,
+                r.duplicates,
+                r.reasons,
             )
     return {"entities": {r.entity: r.__dict__ for r in results}}
 

@@ -38,7 +38,17 @@ HEADLINE_METRICS = ("ndcg", "precision", "wape", "coverage_p10_p90", "auc", "bri
 HEADLINE_SPLITS = (N.SPLIT_HOLDOUT, N.SPLIT_BACKTEST, N.SPLIT_VALIDATION)
 HEADLINE_K = (0, 10)
 
-STAGES = ("features", "recommend", "forecast", "customers", "basket", "fraud", "sentiment", "marketing", "report")
+STAGES = (
+    "features",
+    "recommend",
+    "forecast",
+    "customers",
+    "basket",
+    "fraud",
+    "sentiment",
+    "marketing",
+    "report",
+)
 # The stages each stage reads the output of (besides silver, which ingest/generate wrote
 # before any of them); a stage starts when those that exist have succeeded.
 DEPENDS: dict[str, tuple[str, ...]] = {
@@ -77,7 +87,13 @@ def summary(lh: Lakehouse, run_ids: list[str]) -> str:
         if lh.exists(spec):
             lines.append(f"{spec.full_name:<32}{lh.read(spec).count():>14,}")
     if lh.exists(QUARANTINE):
-        q = lh.read(QUARANTINE).groupBy(N.ENTITY, N.REASON).count().orderBy(N.ENTITY, F.desc("count")).collect()
+        q = (
+            lh.read(QUARANTINE)
+            .groupBy(N.ENTITY, N.REASON)
+            .count()
+            .orderBy(N.ENTITY, F.desc("count"))
+            .collect()
+        )
         if q:
             lines += ["", f"{'quarantine: entity / reason':<44}{'rows':>10}"]
             lines += [f"  {r[N.ENTITY] + ' / ' + r[N.REASON]:<42}{r['count']:>10,}" for r in q]
@@ -106,7 +122,9 @@ def summary(lh: Lakehouse, run_ids: list[str]) -> str:
     return "\n".join(lines)
 
 
-def run(spark: SparkSession, config: Config, lh: Lakehouse, ctx: RunContext, args: argparse.Namespace) -> dict[str, Any]:
+def run(
+    spark: SparkSession, config: Config, lh: Lakehouse, ctx: RunContext, args: argparse.Namespace
+) -> dict[str, Any]:
     """Run every stage in order, each recorded as its own run in ``ops.runs``."""
     run_ids = [ctx.run_id]
     if args.source:
@@ -121,7 +139,9 @@ def run(spark: SparkSession, config: Config, lh: Lakehouse, ctx: RunContext, arg
 
         first_args = argparse.Namespace(**{**vars(args), "scale": args.scale, "seed": args.seed})
         first_name = "generate"
-    with tracked_run(lh, first_name, {"pipeline": ctx.run_id, **{k: v for k, v in vars(first_args).items() if v}}) as sub:
+    with tracked_run(
+        lh, first_name, {"pipeline": ctx.run_id, **{k: v for k, v in vars(first_args).items() if v}}
+    ) as sub:
         first.run(spark, config, lh, sub, first_args)
         run_ids.append(sub.run_id)
     run_ids += run_stages(spark, config, lh, ctx, args, available_stages(), max(1, args.parallel))
@@ -140,7 +160,13 @@ PRELOAD = tuple(
 
 
 def _run_stage(
-    spark: SparkSession, config: Config, lh: Lakehouse, parent: str, name: str, module: Any, args: argparse.Namespace
+    spark: SparkSession,
+    config: Config,
+    lh: Lakehouse,
+    parent: str,
+    name: str,
+    module: Any,
+    args: argparse.Namespace,
 ) -> str:
     with tracked_run(lh, name, {"pipeline": parent}) as sub:
         module.run(spark, config, lh, sub, _stage_args(module, args))
@@ -197,7 +223,9 @@ def run_stages(
             ]
             for s in ready[: parallel - len(running)]:
                 pending.remove(s)
-                running[pool.submit(_run_stage, spark, config, lh, ctx.run_id, s, modules[s], args)] = s
+                running[
+                    pool.submit(_run_stage, spark, config, lh, ctx.run_id, s, modules[s], args)
+                ] = s
             if not running:
                 break
             finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
@@ -217,10 +245,19 @@ def run_stages(
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of the pipeline job."""
-    p.add_argument("--source", choices=N.SOURCES, default=None, help="ingest this source (default: the synthetic demo)")
+    p.add_argument(
+        "--source",
+        choices=N.SOURCES,
+        default=None,
+        help="ingest this source (default: the synthetic demo)",
+    )
     p.add_argument("--path", default=None, help="input path for --source")
-    p.add_argument("--scale", type=int, default=None, help="synthetic demo size (default generate.scale)")
-    p.add_argument("--seed", type=int, default=None, help="synthetic demo seed (default generate.seed)")
+    p.add_argument(
+        "--scale", type=int, default=None, help="synthetic demo size (default generate.scale)"
+    )
+    p.add_argument(
+        "--seed", type=int, default=None, help="synthetic demo seed (default generate.seed)"
+    )
     p.add_argument(
         "--parallel",
         type=int,
