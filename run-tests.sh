@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs lakecart's test suite (and the linter). Creates .venv on first use.
-#   ./run-tests.sh                 everything (about 15 minutes on 2 cores)
+#   ./run-tests.sh                 everything (about 18 minutes on 2 cores)
 #   ./run-tests.sh -m "not slow"   skip the whole-dataset and cluster tests
 #   ./run-tests.sh tests/test_clean.py -k orders   any pytest arguments
 set -euo pipefail
