@@ -10,6 +10,7 @@ from collections import Counter
 
 import pytest
 from pyspark.sql import functions as F
+from pyspark.testing import assertDataFrameEqual
 
 from lakecart import names as N
 from lakecart.schemas import BRONZE, DATA_QUALITY, QUARANTINE, SILVER
@@ -184,6 +185,33 @@ def test_movielens_latest_small(spark, lake):
     assert r.count() == 100_836
     assert r.agg(F.min(N.RATING), F.max(N.RATING)).first() == (0.5, 5.0)
     assert lh.read(SILVER[N.PRODUCTS]).count() == 9742
+
+
+def test_movielens_1m_format(spark, lake, tmp_path):
+    """The 1M layout (``::``-separated ratings.dat and Latin-1 movies.dat), built from a
+    slice of the 100K files so the expected rows come straight from the source lines."""
+    cfg, lh = lake
+    src = need(ML100K)
+    lines = (src / "u.data").read_text().splitlines()[:500]
+    ratings = [line.split("\t") for line in lines]
+    folder = tmp_path / "ml-1m"
+    folder.mkdir()
+    (folder / "ratings.dat").write_text("".join("::".join(r) + "\n" for r in ratings))
+    movies = ["1::Toy Story (1995)::Animation|Children's|Comedy", "2::Caf\u00e9 (1995)::Drama"]
+    (folder / "movies.dat").write_bytes("\n".join(movies).encode("latin-1") + b"\n")
+    code, err = run_cli(
+        "ingest",
+        ["--source", "movielens", "--path", str(folder), "--lakehouse", cfg.lakehouse.root],
+    )
+    assert code == 0, err
+    got = lh.read(SILVER[N.RATINGS]).select(N.USER_ID, N.ITEM_ID, N.RATING)
+    expected = spark.createDataFrame(
+        [(u, i, float(r)) for u, i, r, _ in ratings],
+        f"{N.USER_ID} string, {N.ITEM_ID} string, {N.RATING} double",
+    )
+    assertDataFrameEqual(got, expected)
+    items = {r[N.ITEM_ID]: r[N.TITLE] for r in lh.read(SILVER[N.PRODUCTS]).collect()}
+    assert items == {"1": "Toy Story (1995)", "2": "Caf\u00e9 (1995)"}
 
 
 def test_womens_reviews_accounting(spark, lake):

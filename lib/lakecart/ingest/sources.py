@@ -255,17 +255,14 @@ def plan_movielens(files: list[FileInfo]) -> SourcePlan:
         N.RATING: "raw['rating']",
         N.RATING_TS: "raw['timestamp']",
     }
-    if udata:
+
+    def headerless_ratings(paths: list[FileInfo], sep: str) -> FileSet:
         names = ["user_id", "item_id", "rating", "timestamp"]
-        sets.append(
-            FileSet(
-                N.RATINGS,
-                udata,
-                options={"sep": "\t", "header": "false"},
-                names=names,
-                mapping=rating_map,
-            )
-        )
+        options = {"sep": sep, "header": "false"}
+        return FileSet(N.RATINGS, paths, options=options, names=names, mapping=rating_map)
+
+    if udata:
+        sets.append(headerless_ratings(udata, "\t"))
         uitem = _pick(files, r"u\.item")
         if uitem:
             inames = [
@@ -304,16 +301,7 @@ def plan_movielens(files: list[FileInfo]) -> SourcePlan:
                 )
             )
     elif dat:
-        names = ["user_id", "item_id", "rating", "timestamp"]
-        sets.append(
-            FileSet(
-                N.RATINGS,
-                dat,
-                options={"sep": "::", "header": "false"},
-                names=names,
-                mapping=rating_map,
-            )
-        )
+        sets.append(headerless_ratings(dat, "::"))
         movies = _pick(files, r"movies\.dat")
         if movies:
             sets.append(
