@@ -48,9 +48,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
 import re
-import sys
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
@@ -64,6 +62,7 @@ from pyspark.sql import functions as F
 
 from lakecart import names as N
 from lakecart import synth_text as TX
+from lakecart.session import local_python_workers
 
 DAY = 86_400
 """Seconds per day; times are seconds since midnight UTC of ``start_date``."""
@@ -1443,21 +1442,9 @@ def _customer_entity(name: str) -> Callable[[World, int], pd.DataFrame]:
     return make
 
 
-def _python_workers(spark: SparkSession) -> None:
-    """On a local master, run Python workers with the driver's interpreter.
-
-    PySpark takes the workers' interpreter from ``PYSPARK_PYTHON`` when the context starts
-    (default ``python3``), not from ``spark.pyspark.python``; locally the driver's own
-    interpreter is the one that has numpy, pandas, pyarrow and lakecart.
-    """
-    sc = spark.sparkContext
-    if sc.master.startswith("local") and "PYSPARK_PYTHON" not in os.environ:
-        sc.pythonExec = sys.executable
-
-
 def landing_frames(spark: SparkSession, world: World) -> dict[str, DataFrame]:
     """The nine entities of the shop as Spark DataFrames in landing shape."""
-    _python_workers(spark)
+    local_python_workers(spark)
     cb = world.customer_blocks
     out = {
         e: _block_frames(spark, world, cb, e, _customer_entity(e))

@@ -39,7 +39,7 @@ def get_spark(config: Config) -> SparkSession:
     active = SparkSession.getActiveSession()
     if active is not None:
         _apply_runtime_conf(active, config)
-        _local_python_workers(active)
+        local_python_workers(active)
         return active
 
     from pyspark import SparkConf
@@ -71,7 +71,7 @@ def get_spark(config: Config) -> SparkSession:
 
         builder = configure_spark_with_delta_pip(builder)
     spark = builder.getOrCreate()
-    _local_python_workers(spark)
+    local_python_workers(spark)
     spark.sparkContext.setLogLevel(config.spark.log_level)
     _apply_runtime_conf(spark, config)
     log.info(
@@ -88,9 +88,14 @@ def _apply_runtime_conf(spark: SparkSession, config: Config) -> None:
     spark.conf.set("spark.sql.session.timeZone", "UTC")
 
 
-def _local_python_workers(spark: SparkSession) -> None:
+def local_python_workers(spark: SparkSession) -> None:
     """On a local master without PYSPARK_PYTHON, run Python workers with this interpreter
-    (also when the session was created elsewhere, e.g. by a test harness)."""
+    (also when the session was created elsewhere, e.g. by a test harness).
+
+    PySpark takes the workers' interpreter from ``PYSPARK_PYTHON`` when the context starts
+    (default ``python3``), not from ``spark.pyspark.python``; locally the driver's own
+    interpreter is the one that has numpy, pandas, pyarrow and lakecart.
+    """
     sc = spark.sparkContext
     if sc.master.startswith("local") and "PYSPARK_PYTHON" not in os.environ:
         sc.pythonExec = sys.executable

@@ -11,8 +11,6 @@ import dataclasses
 import datetime as dt
 import logging
 import math
-import os
-import sys
 from dataclasses import dataclass
 
 import pandas as pd
@@ -41,6 +39,7 @@ from lakecart.forecast.panel import (
     output_schema,
 )
 from lakecart.ml import fit_partitions
+from lakecart.session import local_python_workers
 
 log = logging.getLogger("lakecart")
 
@@ -156,21 +155,13 @@ def demand_series(item_demand: DataFrame, grain: str, as_of: dt.date) -> DataFra
     return d.join(F.broadcast(shop), N.PERIOD_START)
 
 
-def _python_workers(df: DataFrame) -> None:
-    """On a local master, run the pandas workers with the driver's interpreter (PySpark
-    takes it from ``PYSPARK_PYTHON`` or ``python3``, not from ``spark.pyspark.python``)."""
-    sc = df.sparkSession.sparkContext
-    if sc.master.startswith("local") and "PYSPARK_PYTHON" not in os.environ:
-        sc.pythonExec = sys.executable
-
-
 def panel(
     demand: DataFrame, plan: Plan, first_origin: dt.date | None = None, buckets: int = 16
 ) -> DataFrame:
     """Feature rows (item x origin x horizon) for origins from ``first_origin`` (default:
     the earliest a training set needs) to the forecast origin, built in pandas for
     ``buckets`` hash buckets of items."""
-    _python_workers(demand)
+    local_python_workers(demand.sparkSession)
     first = first_origin or plan.first_needed_origin
     params = PanelParams(
         grain=plan.grain,
