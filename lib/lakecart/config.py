@@ -514,6 +514,48 @@ class CustomersConfig:
 
 
 @dataclass
+class BasketConfig:
+    """The ``basket`` job (issue 13): baskets, FP-growth rules and bought-together lists."""
+
+    seed: int = 42
+
+
+@dataclass
+class FraudConfig:
+    """The ``fraud`` job (issue 14): transaction features, models, decisions and reasons."""
+
+    seed: int = 42
+
+
+@dataclass
+class SentimentConfig:
+    """The ``sentiment`` job (issue 15): review sentiment, aspects and item alerts."""
+
+    seed: int = 42
+
+
+@dataclass
+class SupportConfig:
+    """The ``support`` job (issue 15): message intents, entities, queues and answers."""
+
+    seed: int = 42
+
+
+@dataclass
+class MarketingConfig:
+    """The ``marketing`` job (issue 16): uplift targeting and promotion effects."""
+
+    seed: int = 42
+
+
+@dataclass
+class ReportConfig:
+    """The ``report`` job (issue 17): analytics marts and the HTML report."""
+
+    seed: int = 42
+
+
+@dataclass
 class Config:
     """The whole configuration, passed explicitly to every job and transform that needs it."""
 
@@ -527,6 +569,12 @@ class Config:
     recommend: RecommendConfig = field(default_factory=RecommendConfig)
     forecast: ForecastConfig = field(default_factory=ForecastConfig)
     customers: CustomersConfig = field(default_factory=CustomersConfig)
+    basket: BasketConfig = field(default_factory=BasketConfig)
+    fraud: FraudConfig = field(default_factory=FraudConfig)
+    sentiment: SentimentConfig = field(default_factory=SentimentConfig)
+    support: SupportConfig = field(default_factory=SupportConfig)
+    marketing: MarketingConfig = field(default_factory=MarketingConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
 
     def as_of_date(self) -> dt.date | None:
         """The decision date, parsed, or None when it is derived from the data."""

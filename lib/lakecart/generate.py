@@ -1453,7 +1453,7 @@ def landing_frames(spark: SparkSession, world: World) -> dict[str, DataFrame]:
     }
     out[N.PRODUCTS] = _block_frames(spark, world, world.item_blocks, N.PRODUCTS, products_frame)
     out[N.INVENTORY] = inventory(spark, world)
-    return {e: out[e] for e in N.ENTITIES}
+    return {e: out[e] for e in N.ENTITIES if e in out}
 
 
 def inventory_frame(world: World, block: int, sales: pd.DataFrame) -> pd.DataFrame:

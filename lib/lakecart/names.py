@@ -24,6 +24,8 @@ REVIEWS = "reviews"
 TRANSACTIONS = "transactions"
 INVENTORY = "inventory"
 CAMPAIGNS = "campaigns"
+MESSAGES = "messages"  # customer-service messages (issue 15)
+IP_RANGES = "ip_ranges"  # reference: IPv4 range -> country (issue 14)
 ENTITIES = (
     ORDERS,
     PRODUCTS,
@@ -34,6 +36,8 @@ ENTITIES = (
     TRANSACTIONS,
     INVENTORY,
     CAMPAIGNS,
+    MESSAGES,
+    IP_RANGES,
 )
 
 # ---------------------------------------------------------------- other tables
@@ -47,8 +51,18 @@ SRC_ONLINE_RETAIL = "online_retail"
 SRC_MOVIELENS = "movielens"
 SRC_WOMENS_REVIEWS = "womens_reviews"
 SRC_FRAUD = "fraud_ecommerce"
+SRC_HILLSTROM = "hillstrom"
+SRC_BITEXT = "bitext"
 SRC_CANONICAL = "canonical"
-SOURCES = (SRC_ONLINE_RETAIL, SRC_MOVIELENS, SRC_WOMENS_REVIEWS, SRC_FRAUD, SRC_CANONICAL)
+SOURCES = (
+    SRC_ONLINE_RETAIL,
+    SRC_MOVIELENS,
+    SRC_WOMENS_REVIEWS,
+    SRC_FRAUD,
+    SRC_HILLSTROM,
+    SRC_BITEXT,
+    SRC_CANONICAL,
+)
 
 # ---------------------------------------------------------------- lineage columns
 SOURCE = "source"
@@ -118,6 +132,13 @@ OFFER = "offer"
 COST = "cost"
 RESPONDED = "responded"
 RESPONSE_TS = "response_ts"
+ATTRIBUTES = "attributes"  # silver.customers: further landed columns as a map
+
+MESSAGE_ID = "message_id"
+INTENT = "intent"
+
+IP_LOWER = "lower"
+IP_UPPER = "upper"
 
 # ---------------------------------------------------------------- ops columns
 JOB = "job"
@@ -360,3 +381,25 @@ B_RECENCY_CALIBRATED = "recency_calibrated"
 B_FREQUENCY = "frequency"
 B_RFM_SCORE = "rfm_score"
 B_PREV_SPEND = "spend_prev_window"
+
+# ---------------------------------------------------------------- basket (issue 13): add names here
+BASKET_RULES = "basket_rules"
+BOUGHT_TOGETHER = "bought_together"
+CART_COMPLETIONS = "cart_completions"
+
+# ---------------------------------------------------------------- fraud (issue 14): add names here
+FRAUD_SCORES = "fraud_scores"
+
+# ---------------------------------------------------------------- sentiment + support (issue 15): add names here
+REVIEW_SENTIMENT = "review_sentiment"
+ITEM_SENTIMENT = "item_sentiment"
+SUPPORT_TICKETS = "support_tickets"
+
+# ---------------------------------------------------------------- marketing (issue 16): add names here
+CAMPAIGN_TARGETS = "campaign_targets"
+PROMOTION_EFFECTS = "promotion_effects"
+
+# ---------------------------------------------------------------- report + marts (issue 17): add names here
+SALES_DAILY = "sales_daily"
+COHORT_RETENTION = "cohort_retention"
+FUNNEL_DAILY = "funnel_daily"

@@ -143,7 +143,7 @@ SILVER_PRODUCTS = _silver(
         Col(N.ITEM_ID, S, "item id", False),
         Col(N.TITLE, S, "product title"),
         Col(N.DESCRIPTION, S, "longer description"),
-        Col(N.CATEGORY, S, "category (may be a path such as Tops/Blouses)"),
+        Col(N.CATEGORY, S, "category; levels may be joined by ' > ' (Women > Tops > Blouses)"),
         Col(N.BRAND, S, "brand"),
         Col(N.PRICE, DBL, "list price"),
     ),
@@ -158,6 +158,12 @@ SILVER_CUSTOMERS = _silver(
         Col(N.COUNTRY, S, "country"),
         Col(N.BIRTH_YEAR, INT, "year of birth"),
         Col(N.GENDER, S, "gender as given"),
+        Col(
+            N.ATTRIBUTES,
+            RAWMAP,
+            "further landed columns (CRM attributes) as text, keyed by column name; models may "
+            "use them as features (numeric text as numbers, other values as categories)",
+        ),
     ),
     keys=(N.CUSTOMER_ID,),
 )
@@ -190,7 +196,7 @@ SILVER_REVIEWS = _silver(
         Col(N.REVIEW_ID, S, "review id", False),
         Col(N.ITEM_ID, S, "item id"),
         Col(N.CUSTOMER_ID, S, "reviewer id"),
-        Col(N.RATING, DBL, "star rating", False),
+        Col(N.RATING, DBL, "star rating; NULL for an unrated review (scored, not learned from)"),
         Col(N.TITLE, S, "review title"),
         Col(N.TEXT, S, "review text, trimmed", False),
         Col(N.REVIEW_TS, TS, "review time (UTC)"),
@@ -246,6 +252,32 @@ SILVER_CAMPAIGNS = _silver(
     keys=(N.CAMPAIGN_ID, N.CUSTOMER_ID),
 )
 
+SILVER_MESSAGES = _silver(
+    N.MESSAGES,
+    "Customer-service messages (e-mail, chat, form), with the intent where a label is known.",
+    (
+        Col(N.MESSAGE_ID, S, "message id", False),
+        Col(N.CUSTOMER_ID, S, "customer id; NULL when unknown"),
+        Col(N.SENT_TS, TS, "when the message was sent (UTC)", False),
+        Col(N.CHANNEL, S, "email, chat, form, ... (lower case)"),
+        Col(N.TEXT, S, "message text, trimmed", False),
+        Col(N.INTENT, S, "intent label where known (lower case); NULL = unlabelled"),
+        Col(N.ORDER_ID, S, "order the message refers to, when given"),
+    ),
+    keys=(N.MESSAGE_ID,),
+)
+SILVER_IP_RANGES = _silver(
+    N.IP_RANGES,
+    "Reference: IPv4 address ranges (as integers, inclusive) and their country.",
+    (
+        Col(N.IP_LOWER, LNG, "first IPv4 address of the range, as an integer", False),
+        Col(N.IP_UPPER, LNG, "last IPv4 address of the range, as an integer", False),
+        Col(N.COUNTRY, S, "country of the range", False),
+    ),
+    keys=(N.IP_LOWER, N.IP_UPPER),
+    checks={"range_ordered": "lower <= upper"},
+)
+
 SILVER = {
     s.name: s
     for s in (
@@ -258,6 +290,8 @@ SILVER = {
         SILVER_TRANSACTIONS,
         SILVER_INVENTORY,
         SILVER_CAMPAIGNS,
+        SILVER_MESSAGES,
+        SILVER_IP_RANGES,
     )
 }
 BRONZE = {e: _bronze(e) for e in N.ENTITIES}
@@ -337,10 +371,15 @@ OPS = {s.name: s for s in (RUNS, DATA_QUALITY, MODEL_METRICS)}
 def all_specs() -> list[TableSpec]:
     """Every declared table, in catalogue order."""
     # lazy: those modules import this one
+    from lakecart.basket.specs import BASKET_SPECS
     from lakecart.customers.specs import CUSTOMER_SPECS
     from lakecart.features.specs import FEATURE_SPECS
     from lakecart.forecast.specs import FORECAST_SPECS
+    from lakecart.fraud.specs import FRAUD_SPECS
+    from lakecart.marketing.specs import MARKETING_SPECS
     from lakecart.recommend.specs import RECOMMEND_SPECS
+    from lakecart.report.specs import REPORT_SPECS
+    from lakecart.text.specs import TEXT_SPECS
 
     return [
         *BRONZE.values(),
@@ -350,5 +389,10 @@ def all_specs() -> list[TableSpec]:
         *RECOMMEND_SPECS,
         *FORECAST_SPECS,
         *CUSTOMER_SPECS,
+        *BASKET_SPECS,
+        *FRAUD_SPECS,
+        *TEXT_SPECS,
+        *MARKETING_SPECS,
+        *REPORT_SPECS,
         *OPS.values(),
     ]

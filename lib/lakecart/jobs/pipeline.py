@@ -46,6 +46,7 @@ STAGES = (
     "basket",
     "fraud",
     "sentiment",
+    "support",
     "marketing",
     "report",
 )
@@ -59,7 +60,8 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     "basket": ("features",),
     "fraud": ("features",),
     "sentiment": ("features",),
-    "marketing": ("features", "customers", "recommend"),
+    "support": ("features", "customers"),
+    "marketing": ("features", "customers"),
     "report": STAGES[:-1],
 }
 

@@ -1,0 +1,1 @@
+"""Marketing (issue 16): uplift targeting for campaigns, promotion effects."""

@@ -1,0 +1,1 @@
+"""Analytics marts and the HTML report (issue 17)."""

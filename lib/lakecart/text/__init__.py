@@ -1,0 +1,1 @@
+"""Text intelligence (issue 15): review sentiment and customer-service intents."""
