@@ -21,6 +21,12 @@ jobs:
   recommend                    train ALS + baselines + hybrid, publish recommendations
   forecast                     train the demand forecast, publish it and the inventory plan
   customers                    publish RFM segments, clusters, churn/CLV/propensity scores
+  basket                       FP-growth rules, bought-together lists, open-cart completions
+  fraud                        fraud scores for payments, with reasons and a review decision
+  sentiment                    review sentiment, aspects, per-item sentiment and alerts
+  support                      customer-service intents, entities, queues, suggested answers
+  marketing                    uplift targeting per offer, expected profit; promotion effects
+  report                       analytics marts and a self-contained HTML report
   pipeline [--source S --path P]  everything in order (the synthetic demo without a source)
 
 options (every job):
@@ -96,6 +102,9 @@ if [[ $HELP -eq 1 ]]; then
   exec "$PY" "$HERE/jobs/$JOB.py" "${JOB_ARGS[@]}"
 fi
 [[ -f "$HERE/conf/$ENV_NAME.yaml" ]] || die "--env $ENV_NAME: no such file conf/$ENV_NAME.yaml"
+# Fail fast: options, config keys and types, --as-of, a local --path are checked before the
+# JVM starts (the job repeats the same checks, with the same one-line errors).
+"$PY" -m lakecart.cli "$JOB" "${JOB_ARGS[@]}" || exit $?
 if [[ -z "$MASTER" ]]; then
   if [[ "$ENV_NAME" == "local" ]]; then MASTER="local[*]"; else die "--env $ENV_NAME needs --master URL"; fi
 fi

@@ -76,10 +76,9 @@ def test_missing_path(populated, tmp_path):
     root, lh = populated
     before = table_versions(lh)
     code, err = _ingest(root, tmp_path / "nope")
-    assert "path not found" in _check_untouched(lh, before, err, code)
-    # the failed run is recorded with its error
-    failed = lh.read(RUNS).filter(f"status = '{N.FAILED}'").collect()
-    assert any("path not found" in (r[N.ERROR] or "") for r in failed)
+    assert "path not found" in _check_untouched(lh, before, err, code, expect_code=2)
+    # checked before Spark is used, like any usage error: no run is even started
+    assert table_versions(lh)[RUNS.full_name] == before[RUNS.full_name]
 
 
 def test_empty_folder(populated, tmp_path):

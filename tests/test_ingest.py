@@ -96,8 +96,16 @@ def test_online_retail_slice_accounting_and_rerun(spark, lake, or_slice):
         == returns.filter(F.col(N.ORDER_ID).startswith("C") & (F.col(N.QUANTITY) < 0)).count()
         > 0
     )
-    # derived catalogue and customers
-    assert lh.read(SILVER[N.PRODUCTS]).filter(F.col(N.TITLE).isNull()).count() == 0
+    # derived catalogue and customers; service lines (postage, manual, fees...) are marked
+    products = lh.read(SILVER[N.PRODUCTS])
+    assert products.filter(F.col(N.TITLE).isNull()).count() == 0
+    service = {"POST", "DOT", "M", "C2", "BANK CHARGES", "AMAZONFEE", "CRUK", "D", "S", "PADS"}
+    codes = set()
+    for f in sorted(or_slice.glob("*.csv")):
+        with open(f, newline="", encoding="utf-8") as fh:
+            codes |= {r["StockCode"].strip() for r in csv.DictReader(fh)}
+    flagged = products.filter(F.col(N.CATEGORY) == "non-merchandise").select(N.ITEM_ID)
+    assert {r[0] for r in flagged.collect()} == {c for c in codes if c.upper() in service} != set()
     assert (
         lh.read(SILVER[N.CUSTOMERS]).count() == s.select(N.CUSTOMER_ID).dropna().distinct().count()
     )
@@ -257,6 +265,26 @@ def test_fraud_sample_bom_and_dates(spark, lake):
     first = complete[0]
     row = t.filter(F.col(N.TRANSACTION_ID) == first["user_id"]).first()
     assert row[N.TXN_TS].strftime("%-m/%-d/%Y %-H:%M") == first["purchase_time"]
+
+    # the IP-range table lands as the ip_ranges reference entity, as integers
+    text = (path / "IpAddress_to_Country.csv").read_text(encoding="utf-8-sig")
+    ranges = list(csv.DictReader(io.StringIO(text)))
+    ok = [
+        r
+        for r in ranges
+        if r["country"] and float(r["lower_bound_ip_address"]) <= float(r["upper_bound_ip_address"])
+    ]
+    ip = lh.read(SILVER[N.IP_RANGES])
+    assert ip.count() == len(ok)
+    assert lh.read(QUARANTINE).filter(F.col(N.ENTITY) == N.IP_RANGES).count() == len(ranges) - len(
+        ok
+    )
+    r0 = ok[0]
+    got = ip.filter(F.col(N.IP_LOWER) == int(float(r0["lower_bound_ip_address"]))).first()
+    assert (got[N.IP_UPPER], got[N.COUNTRY]) == (
+        int(float(r0["upper_bound_ip_address"])),
+        r0["country"],
+    )
 
 
 def test_online_retail_original_xlsx(spark, lake, tmp_path):

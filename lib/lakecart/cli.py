@@ -4,10 +4,13 @@ one-line errors (full traceback only with ``--debug``)."""
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from lakecart.config import Config, ConfigError, load_config
@@ -75,6 +78,54 @@ def config_from_args(args: argparse.Namespace) -> Config:
     return load_config(args.env, args.conf_files, overrides)
 
 
+class InputError(ValueError):
+    """A command-line input that can be checked without Spark is wrong (a missing path)."""
+
+
+def _is_local(path: str) -> bool:
+    return "://" not in path or path.startswith("file:")
+
+
+def check_inputs(args: argparse.Namespace) -> None:
+    """Checks that need no Spark: a local ``--path`` exists and is readable, and a
+    ``--source`` comes with a ``--path``.
+
+    Raises:
+        InputError: naming the problem (the same one-line message the job would give).
+    """
+    source, path = getattr(args, "source", None), getattr(args, "path", None)
+    if source and not path:
+        raise InputError("--source needs --path")
+    if path and _is_local(path):
+        local = Path(path.removeprefix("file://").removeprefix("file:"))
+        if not local.exists():
+            raise InputError(f"path not found: {path}")
+        if not os.access(local, os.R_OK):
+            raise InputError(f"path not readable: {path}")
+
+
+def prepare(
+    job: str,
+    description: str | None,
+    add_args: Callable[[argparse.ArgumentParser], None],
+    argv: list[str] | None = None,
+) -> tuple[argparse.Namespace, Config]:
+    """Parse the command line, load the configuration and check the inputs, all without
+    starting Spark (``spark-submit.sh`` runs this before the JVM, so mistakes fail in a
+    second or two).
+
+    Raises:
+        SystemExit: on an argparse error (usage and message, exit 2).
+        ConfigError: on an unknown config key, a wrong type or a malformed ``--as-of``.
+        InputError: on a missing or unreadable local ``--path``.
+    """
+    parser = build_parser(job, description, add_args)
+    args = parser.parse_args(argv)
+    config = config_from_args(args)
+    check_inputs(args)
+    return args, config
+
+
 def job_args(args: argparse.Namespace) -> dict[str, Any]:
     """The arguments recorded in ``ops.runs.args``."""
     return {k: v for k, v in vars(args).items() if v not in (None, [], False)}
@@ -89,13 +140,11 @@ def job_main(
 ) -> None:
     """Parse, configure, start Spark, run ``run(spark, config, lh, ctx, args)`` tracked in
     ``ops.runs``, and exit non-zero with a one-line reason on any failure."""
-    parser = build_parser(job, description, add_args)
-    args = parser.parse_args(argv)
-    setup_logging(args.debug)
+    setup_logging("--debug" in (argv if argv is not None else sys.argv[1:]))
     log = logging.getLogger("lakecart")
     try:
-        config = config_from_args(args)
-    except ConfigError as e:
+        args, config = prepare(job, description, add_args, argv)
+    except (ConfigError, InputError) as e:
         print(f"lakecart {job}: error: {e}", file=sys.stderr)
         sys.exit(2)
     try:
@@ -117,3 +166,29 @@ def job_main(
         log.debug("failed", exc_info=True)
         print(f"lakecart {job}: error: {one_line(e)}", file=sys.stderr)
         sys.exit(1)
+
+
+def preflight(argv: list[str]) -> int:
+    """``python -m lakecart.cli JOB [ARGS...]``: run :func:`prepare` for a job without
+    starting Spark; print the job's one-line error and return non-zero when it fails."""
+    if not argv:
+        print("usage: python -m lakecart.cli JOB [ARGS...]", file=sys.stderr)
+        return 2
+    job, rest = argv[0], argv[1:]
+    try:
+        module = importlib.import_module(f"lakecart.jobs.{job}")
+    except ModuleNotFoundError:
+        print(f"lakecart: error: unknown job '{job}'", file=sys.stderr)
+        return 2
+    try:
+        prepare(job, module.__doc__, module.add_arguments, rest)
+    except (ConfigError, InputError) as e:
+        print(f"lakecart {job}: error: {e}", file=sys.stderr)
+        return 2
+    except SystemExit as e:  # argparse has printed its usage and message
+        return int(e.code or 0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(preflight(sys.argv[1:]))

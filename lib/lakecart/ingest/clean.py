@@ -34,6 +34,7 @@ IDS = {
     N.TRANSACTION_ID,
     N.DEVICE_ID,
     N.CAMPAIGN_ID,
+    N.MESSAGE_ID,
 }
 TIMESTAMPS = {
     N.ORDER_TS,
@@ -61,10 +62,14 @@ NUMBERS = {
     N.REVENUE,
 }
 INTEGERS = {N.BIRTH_YEAR, N.LABEL}
+LONGS = {N.IP_LOWER, N.IP_UPPER}  # whole numbers that may be written as floats (16777216.0)
 BOOLEANS = {N.RESPONDED}
-LOWER = {N.EVENT_TYPE, N.STATUS, N.CHANNEL}
+LOWER = {N.EVENT_TYPE, N.STATUS, N.CHANNEL, N.INTENT}
 # Columns computed in silver rather than landed.
 DERIVED = {N.ORDERS: {N.REVENUE, N.IS_RETURN}}
+# Map columns an adapter computes from the record itself (lakecart.ingest.sources):
+# customers keep their further landed columns as attributes.
+MAPS = {N.CUSTOMERS: {N.ATTRIBUTES}}
 
 # Columns whose value decides which of two rows with the same key is the latest.
 LATEST_BY = {
@@ -73,6 +78,7 @@ LATEST_BY = {
     N.TRANSACTIONS: N.TXN_TS,
     N.CAMPAIGNS: N.SENT_TS,
     N.CUSTOMERS: N.SIGNUP_TS,
+    N.MESSAGES: N.SENT_TS,
 }
 
 
@@ -89,8 +95,8 @@ def landed_columns(entity: str) -> list[str]:
     """Canonical columns of ``entity`` that a landing file may carry."""
     spec = SILVER[entity]
     lineage = {c.name for c in LINEAGE}
-    derived = DERIVED.get(entity, set())
-    return [c.name for c in spec.columns if c.name not in lineage and c.name not in derived]
+    skip = DERIVED.get(entity, set()) | MAPS.get(entity, set())
+    return [c.name for c in spec.columns if c.name not in lineage and c.name not in skip]
 
 
 def required_columns(entity: str) -> list[str]:
@@ -143,7 +149,7 @@ def _blank(c: Column) -> Column:
 
 
 # ------------------------------------------------------------------ the transform
-def classify(landed: DataFrame, entity: str, rules: Rules) -> DataFrame:
+def classify(landed: DataFrame, entity: str, rules: Rules, dedupe: bool = True) -> DataFrame:
     """Type, check and de-duplicate one entity's landed rows.
 
     Args:
@@ -151,6 +157,9 @@ def classify(landed: DataFrame, entity: str, rules: Rules) -> DataFrame:
             absent), plus the lineage columns, ``raw`` and ``malformed``.
         entity: Entity name (``orders``, ``ratings``...).
         rules: Parsing and range rules.
+        dedupe: Treat a repeated raw record as a duplicate. False for sources whose rows
+            are distinct records even when every field repeats (a file whose row number is
+            the id, such as Hillstrom's customers).
 
     Returns:
         The typed silver columns plus ``raw``, ``malformed``, ``_outcome`` (silver,
@@ -177,6 +186,8 @@ def classify(landed: DataFrame, entity: str, rules: Rules) -> DataFrame:
             exprs[c] = parse_number(r)
         elif c in INTEGERS:
             exprs[c] = parse_number(r).cast("int")
+        elif c in LONGS:
+            exprs[c] = parse_number(r).cast("long")
         elif c in BOOLEANS:
             exprs[c] = parse_bool(r)
         elif c in LOWER:
@@ -184,6 +195,10 @@ def classify(landed: DataFrame, entity: str, rules: Rules) -> DataFrame:
         else:
             exprs[c] = norm_text(r)
     keep = [c.name for c in LINEAGE] + [N.RAW, N.MALFORMED]
+    for m in sorted(MAPS.get(entity, set())):
+        if m not in df.columns:
+            df = df.withColumn(m, F.lit(None).cast("map<string,string>"))
+        keep.append(m)
     df = df.select(
         *keep, *[F.col(c).alias(f"__r_{c}") for c in cols], *[e.alias(c) for c, e in exprs.items()]
     )
@@ -205,7 +220,7 @@ def classify(landed: DataFrame, entity: str, rules: Rules) -> DataFrame:
     for c in required:
         checks.append((_blank(raw[c]), N.R_MISSING, F.lit(c)))
     for c in cols:
-        if c in TIMESTAMPS or c in DATES or c in NUMBERS or c in INTEGERS:
+        if c in TIMESTAMPS or c in DATES or c in NUMBERS or c in INTEGERS or c in LONGS:
             reason = N.R_BAD_TS if (c in TIMESTAMPS or c in DATES) else N.R_NON_NUMERIC
             checks.append(
                 (~_blank(raw[c]) & typed[c].isNull(), reason, F.concat(F.lit(f"{c}="), raw[c]))
@@ -248,7 +263,7 @@ def classify(landed: DataFrame, entity: str, rules: Rules) -> DataFrame:
     # Only (hash, file, row) is shuffled to find repeated records; the few repeated hashes
     # are broadcast back, so the wide rows never move.
     first_seen = (
-        out.filter(valid)
+        out.filter(valid & F.lit(dedupe))
         .groupBy("_record")
         .agg(F.count(F.lit(1)).alias("_n"), F.min(F.struct(*order)).alias("_first"))
         .filter("_n > 1")
@@ -343,6 +358,14 @@ def _domain_checks(
     if entity == N.TRANSACTIONS:
         c.append((t[N.AMOUNT] < 0, N.R_BAD_VALUE, F.format_string("amount=%s", t[N.AMOUNT])))
         c.append((~t[N.LABEL].isin(0, 1), N.R_BAD_VALUE, F.format_string("label=%s", t[N.LABEL])))
+    if entity == N.IP_RANGES:
+        c.append(
+            (
+                t[N.IP_LOWER] > t[N.IP_UPPER],
+                N.R_BAD_VALUE,
+                F.format_string("lower=%s > upper=%s", t[N.IP_LOWER], t[N.IP_UPPER]),
+            )
+        )
     if entity == N.INVENTORY:
         c.append((t[N.ON_HAND] < 0, N.R_BAD_VALUE, F.format_string("on_hand=%s", t[N.ON_HAND])))
     if entity == N.PRODUCTS:

@@ -49,6 +49,10 @@ class FileSet:
         names: Column names for header-less CSV files.
         mapping: Canonical column -> SQL expression over ``raw``; None maps by name.
         required_raw: Raw columns that must exist (checked before anything is read).
+        attributes_exclude: Raw columns that are not customer attributes although the
+            mapping does not use them (e.g. a campaign's outcome landed in the same file).
+        dedupe: Whether a repeated raw record is a duplicate (False when the row number is
+            the record's identity).
     """
 
     entity: str
@@ -58,6 +62,8 @@ class FileSet:
     names: list[str] | None = None
     mapping: dict[str, str] | None = None
     required_raw: list[str] = field(default_factory=list)
+    attributes_exclude: list[str] = field(default_factory=list)
+    dedupe: bool = True
 
 
 @dataclass
@@ -204,6 +210,17 @@ def _lineage_from_first(df: DataFrame, template: DataFrame) -> DataFrame:
     )
 
 
+# Online Retail stock codes that are not merchandise: postage, carriage, manual lines, bank
+# and marketplace fees, discounts, samples, charity, pads (a price-adjustment line), tests
+# and gift vouchers. Their products land with category NON_MERCHANDISE so that stages
+# which reason about what shoppers buy (basket, recommend) can leave them out.
+NON_MERCHANDISE = "non-merchandise"
+ONLINE_RETAIL_SERVICE_CODES = (
+    r"(?i)^(POST|DOT|C2|C3|M|BANK CHARGES|AMAZONFEE|CRUK|D|S|B|PADS|ADJUST\d*|TEST\d*"
+    r"|GIFT_\d+_\d+)$"
+)
+
+
 def _products_from_order_lines(rows: DataFrame) -> DataFrame:
     d = rows.select(
         N.ITEM_ID,
@@ -217,8 +234,13 @@ def _products_from_order_lines(rows: DataFrame) -> DataFrame:
         .groupBy(N.ITEM_ID)
         .agg(F.expr(f"percentile_approx({N.UNIT_PRICE}, 0.5)").alias(N.PRICE))
     )
+    service = F.col(N.ITEM_ID).rlike(ONLINE_RETAIL_SERVICE_CODES)
     out = top.join(price, N.ITEM_ID, "left").select(
-        N.ITEM_ID, N.TITLE, F.col(N.PRICE).cast("string").alias(N.PRICE), "_first"
+        N.ITEM_ID,
+        N.TITLE,
+        F.when(service, F.lit(NON_MERCHANDISE)).alias(N.CATEGORY),
+        F.col(N.PRICE).cast("string").alias(N.PRICE),
+        "_first",
     )
     return _lineage_from_first(out, rows)
 
@@ -430,7 +452,101 @@ def plan_fraud(files: list[FileInfo]) -> SourcePlan:
         },
         required_raw=["user_id", "purchase_time", "purchase_value", "class"],
     )
-    return SourcePlan(N.SRC_FRAUD, [fs])
+    sets = [fs]
+    ranges = [f for f in _pick(files, r".*\.csv") if "ipaddress" in _base(f).lower()]
+    if ranges:
+        sets.append(
+            FileSet(
+                N.IP_RANGES,
+                ranges,
+                options={"header": "true"},
+                mapping={
+                    N.IP_LOWER: "raw['lower_bound_ip_address']",
+                    N.IP_UPPER: "raw['upper_bound_ip_address']",
+                    N.COUNTRY: "raw['country']",
+                },
+                required_raw=["lower_bound_ip_address", "upper_bound_ip_address", "country"],
+            )
+        )
+    return SourcePlan(N.SRC_FRAUD, sets)
+
+
+# The Hillstrom file has no dates and no customer ids: customers are numbered by their row
+# and the campaign gets one fixed send date (the outcome window was the next two weeks).
+HILLSTROM_CAMPAIGN = "hillstrom-2008"
+HILLSTROM_SENT = "2008-03-01 00:00:00"
+HILLSTROM_OUTCOMES = ["segment", "visit", "conversion", "spend"]
+
+
+def plan_hillstrom(files: list[FileInfo]) -> SourcePlan:
+    """Kevin Hillstrom's MineThatData e-mail campaign (one CSV, 64,000 customers).
+
+    Lands every row twice: as a customer (id = the 1-based row number; every column but
+    the campaign and its outcome kept as attributes) and as a campaign contact (offer
+    ``mens`` / ``womens`` for the two e-mails, ``control`` for the randomised no-e-mail
+    group; responded = visit, revenue = spend).
+    """
+    csvs = _pick(files, r".*\.csv")
+    if not csvs:
+        raise IngestError("hillstrom: no .csv file found")
+    cid = "cast(_row_number as string)"
+    required = ["recency", "history", "segment", "visit", "spend"]
+    customers = FileSet(
+        N.CUSTOMERS,
+        csvs,
+        options={"header": "true"},
+        mapping={N.CUSTOMER_ID: cid},
+        required_raw=required,
+        attributes_exclude=HILLSTROM_OUTCOMES,
+        dedupe=False,  # customers are rows: two with the same attributes are two customers
+    )
+    seg = "lower(trim(raw['segment']))"
+    campaigns = FileSet(
+        N.CAMPAIGNS,
+        csvs,
+        options={"header": "true"},
+        mapping={
+            N.CAMPAIGN_ID: f"'{HILLSTROM_CAMPAIGN}'",
+            N.CUSTOMER_ID: cid,
+            N.SENT_TS: f"'{HILLSTROM_SENT}'",
+            N.CHANNEL: "'email'",
+            N.OFFER: f"CASE WHEN {seg} LIKE 'mens%' THEN 'mens' WHEN {seg} LIKE 'womens%' "
+            f"THEN 'womens' WHEN {seg} LIKE 'no%' THEN 'control' ELSE {seg} END",
+            N.RESPONDED: "raw['visit']",
+            N.REVENUE: "raw['spend']",
+        },
+        required_raw=required,
+        dedupe=False,
+    )
+    return SourcePlan(N.SRC_HILLSTROM, [customers, campaigns])
+
+
+# Bitext's files carry no ids and no dates: a message's id is its split and row number
+# (training-12, validation-3, testing-7) and every message gets one fixed send time.
+BITEXT_SENT = "2024-01-01 00:00:00"
+
+
+def plan_bitext(files: list[FileInfo]) -> SourcePlan:
+    """Bitext customer-service intents: the training, validation and testing CSVs, each
+    utterance a message labelled with its intent."""
+    csvs = _pick(files, r".*\.csv")
+    if not csvs:
+        raise IngestError("bitext: no .csv file found")
+    # the split named in the file's own name (not in the folders above it)
+    split = "lower(regexp_extract(_source_file, '(?i)(training|validation|testing|train|test)[^/]*$', 1))"
+    messages = FileSet(
+        N.MESSAGES,
+        csvs,
+        options={"header": "true", "multiLine": "true", "escape": '"'},
+        mapping={
+            N.MESSAGE_ID: f"concat_ws('-', nullif({split}, ''), cast(_row_number as string))",
+            N.SENT_TS: f"'{BITEXT_SENT}'",
+            N.TEXT: "raw['utterance']",
+            N.INTENT: "raw['intent']",
+        },
+        required_raw=["utterance", "intent"],
+    )
+    return SourcePlan(N.SRC_BITEXT, [messages])
 
 
 def plan_canonical(files: list[FileInfo], root: str, fmt: str = "auto") -> SourcePlan:
@@ -453,9 +569,11 @@ def plan_canonical(files: list[FileInfo], root: str, fmt: str = "auto") -> Sourc
         if fmt != "auto" and kind != fmt:
             continue
         groups.setdefault((entity, kind), []).append(f)
-    if not any(e in (N.ORDERS, N.EVENTS, N.RATINGS) for e, _ in groups):
-        found = ", ".join(sorted({e for e, _ in groups})) or "nothing"
-        raise IngestError(f"canonical: need orders, events or ratings under {root} (found {found})")
+    if not groups:
+        raise IngestError(
+            f"canonical: no entity files under {root} (expected <entity>.csv|parquet|json or "
+            f"<entity>/part-*, entities: {', '.join(N.ENTITIES)})"
+        )
     sets = []
     for (entity, kind), fl in sorted(groups.items()):
         opts = {"header": "true", "multiLine": "true", "escape": '"'} if kind == "csv" else {}
@@ -484,6 +602,10 @@ def plan(source: str, files: list[FileInfo], root: str, landing_format: str = "a
         return plan_womens_reviews(files)
     if source == N.SRC_FRAUD:
         return plan_fraud(files)
+    if source == N.SRC_HILLSTROM:
+        return plan_hillstrom(files)
+    if source == N.SRC_BITEXT:
+        return plan_bitext(files)
     if source == N.SRC_CANONICAL:
         return plan_canonical(files, root, landing_format)
     raise IngestError(f"unknown source {source!r} (known: {', '.join(N.SOURCES)})")
@@ -594,9 +716,36 @@ def _require(fs: FileSet, names: list[str], first: str) -> None:
         )
 
 
+def mapped_raw_columns(fs: FileSet) -> set[str]:
+    """Raw columns the file set's mapping reads (``raw['x']`` in its expressions)."""
+    used: set[str] = set()
+    for expr in (fs.mapping or {}).values():
+        used.update(re.findall(r"raw\['([^']+)'\]", expr))
+    return used
+
+
+def attributes_column(fs: FileSet) -> F.Column:
+    """The record's further fields as a map: every non-empty raw field that the mapping
+    does not read and that is not excluded, trimmed; NULL when there is none."""
+    skip = sorted(mapped_raw_columns(fs) | set(fs.attributes_exclude))
+    kept = F.transform_values(
+        F.map_filter(
+            F.col(N.RAW),
+            lambda k, v: (
+                (~k.isin(*skip) if skip else F.lit(True)) & v.isNotNull() & (F.trim(v) != F.lit(""))
+            ),
+        ),
+        lambda k, v: F.trim(v),
+    )
+    return F.when(F.size(kept) > 0, kept)
+
+
 def map_to_landing(bronze: DataFrame, fs: FileSet) -> DataFrame:
-    """Bronze rows -> canonical string columns of the entity (plus lineage, raw, malformed)."""
+    """Bronze rows -> canonical string columns of the entity (plus lineage, raw, malformed);
+    customers also get ``attributes`` (:func:`attributes_column`)."""
     mapping = fs.mapping or {}
     cols = [F.expr(expr).cast("string").alias(c) for c, expr in mapping.items()]
+    if fs.entity == N.CUSTOMERS:
+        cols.append(attributes_column(fs).alias(N.ATTRIBUTES))
     keep = [c for c in bronze.columns if c.startswith("_") or c in (N.RAW, N.MALFORMED)]
     return bronze.select(*keep, *cols)

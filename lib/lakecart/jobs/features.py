@@ -23,6 +23,7 @@ from lakecart.config import Config
 from lakecart.features.build import build_features, prepare_inputs, read_inputs
 from lakecart.features.specs import feature_specs
 from lakecart.runlog import RunContext
+from lakecart.schemas import SILVER
 from lakecart.tables import Lakehouse
 
 log = logging.getLogger("lakecart")
@@ -123,6 +124,11 @@ def run(
         if getattr(args, "tables", None)
         else None
     )
+    if not read_inputs(lh).has_facts and any(lh.exists(s) for s in SILVER.values()):
+        # e.g. a payments-only or reviews-only shop: the later stages that need no feature
+        # tables (fraud, sentiment, support, marketing) still run in the pipeline
+        log.info("[features] skipped: silver has no orders, events or ratings")
+        return {"skipped": "silver has no orders, events or ratings"}
     as_of = resolve_as_of(lh, config)
     written = build(spark, config, lh, ctx, as_of, tables)
     for table, n in written.items():

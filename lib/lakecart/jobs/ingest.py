@@ -209,7 +209,9 @@ def ingest(
                 bronze = _lineage(S.read_raw(spark, fs, config.ingest.csv_encoding), source, ctx)
                 bronze = bronze.persist(StorageLevel.MEMORY_AND_DISK)
                 cached.append(bronze)
-                classified = clean.classify(S.map_to_landing(bronze, fs), fs.entity, rules)
+                classified = clean.classify(
+                    S.map_to_landing(bronze, fs), fs.entity, rules, fs.dedupe
+                )
                 classified = classified.persist(StorageLevel.MEMORY_AND_DISK)
                 cached.append(classified)
                 counts = clean.outcome_counts(classified).collect()  # files x outcomes x reasons
