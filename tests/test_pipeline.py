@@ -65,7 +65,7 @@ class _Stage:
 def test_stages_run_concurrently_after_their_inputs_and_failures_surface(spark, lake):
     cfg, lh = lake
     events: list = []
-    names = ["features", "recommend", "forecast", "customers", "marketing"]
+    names = ["features", "recommend", "forecast", "customers", "report"]
     together = threading.Barrier(3)
     modules = {
         n: _Stage(n, events, n == "recommend", together if n in names[1:4] else None) for n in names
@@ -74,12 +74,12 @@ def test_stages_run_concurrently_after_their_inputs_and_failures_surface(spark, 
     args = argparse.Namespace(as_of=None)
     with pytest.raises(RuntimeError, match="recommend broke"):
         run_stages(spark, cfg, lh, ctx, args, names, 3, modules)
-    # features first; the three that only need features overlap; marketing needs the
-    # failed recommend, so it never starts
+    # features first; the three that only need features overlap; report reads every
+    # stage's tables, the failed recommend's too, so it never starts
     assert events[:2] == [("start", "features"), ("end", "features")]
     assert sorted(n for _, n in events[2:5]) == ["customers", "forecast", "recommend"]
     assert all(e == "start" for e, _ in events[2:5])  # all three started before one ended
-    assert ("start", "marketing") not in events
+    assert ("start", "report") not in events
     runs = {r[N.JOB]: r[N.STATUS] for r in lh.read(RUNS).collect()}
     assert runs == {
         "features": N.SUCCEEDED,

@@ -515,44 +515,464 @@ class CustomersConfig:
 
 @dataclass
 class BasketConfig:
-    """The ``basket`` job (issue 13): baskets, FP-growth rules and bought-together lists."""
+    """The ``basket`` job (issue 13): baskets, FP-growth rules and bought-together lists.
+
+    Attributes:
+        seed: Seed of every random choice (items kept from large baskets, the validation
+            baskets and their hidden items).
+        days: Baskets are the orders of this many days before as_of; null: all history.
+        exclude_categories: Items whose silver.products category is one of these are not
+            merchandise (postage, fees, manual adjustments) and leave every basket.
+        exclude_items: Further item ids left out of every basket.
+        max_basket_items: Larger baskets keep this many of their items (a seeded sample)
+            for pair counts, FP-growth and validation: bounds the pairs (quadratic in basket
+            size) and the itemsets of wholesale-sized orders.
+        min_support: FP-growth minimum support as a share of the baskets ...
+        min_support_count: ... but at least this many baskets (the count adapts to size).
+        max_itemset_size: Longest itemset turned into rules (antecedent + consequent).
+        min_confidence: Rules below this confidence are not published.
+        top_k: Other items per item in gold.bought_together.
+        candidate_pool: Per item, the most co-occurring items this many deep are the
+            candidates every scoring ranks (bounds the sort); null: all co-occurring items.
+        shrinkages: Candidate shrinkage strengths beta of the score
+            ``(co(a,b) + beta x p(b)) / (n(a) + beta) / p(b) ^ gamma`` (P(b|a) shrunk toward
+            b's basket share p(b)); 0 = the plain conditional probability.
+        popularity_exponents: Candidate gammas of that score (0 = a probability; 1 with
+            beta 0 = lift).
+        half_lives: Candidate half-lives in days of a basket's weight before the fit's end
+            (0 = no decay). The joint score (weighted co-occurrence) of every half-life is
+            a candidate too.
+        validation_days: The last this many days before as_of are the validation window
+            that chooses the score; the lists published are refit on all baskets.
+        validation_max_baskets: At most this many validation baskets (seeded) are scored.
+        eval_k: Cut-off of hit rate and MRR.
+        min_baskets: Fewer baskets (with 2+ items) before as_of: the job skips.
+        cart_days: Open carts of sessions whose last cart event is this many days before
+            as_of or fewer get completions.
+        cart_top_n: Completions per open cart.
+    """
 
     seed: int = 42
+    days: int | None = 365
+    exclude_categories: list[str] = field(default_factory=lambda: ["non-merchandise"])
+    exclude_items: list[str] = field(default_factory=list)
+    max_basket_items: int = 50
+    min_support: float = 0.005
+    min_support_count: int = 10
+    max_itemset_size: int = 3
+    min_confidence: float = 0.05
+    top_k: int = 50
+    candidate_pool: int | None = 200
+    shrinkages: list[float] = field(default_factory=lambda: [0.0, 3.0, 10.0, 30.0])
+    popularity_exponents: list[float] = field(default_factory=lambda: [0.0])
+    half_lives: list[float] = field(default_factory=lambda: [0.0, 120.0])
+    validation_days: int = 28
+    validation_max_baskets: int = 2000
+    eval_k: int = 10
+    min_baskets: int = 20
+    cart_days: int = 7
+    cart_top_n: int = 10
+
+    def __post_init__(self) -> None:
+        if self.days is not None and self.days < 1:
+            raise ConfigError("basket.days: must be >= 1 or null")
+        if self.max_basket_items < 2 or self.max_itemset_size < 2:
+            raise ConfigError("basket.max_basket_items and max_itemset_size: must be >= 2")
+        if not 0.0 < self.min_support < 1.0 or self.min_support_count < 1:
+            raise ConfigError("basket.min_support in (0, 1) and min_support_count >= 1")
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise ConfigError("basket.min_confidence: must be in [0, 1]")
+        if self.top_k < 1 or self.eval_k < 1 or self.cart_top_n < 1:
+            raise ConfigError("basket.top_k, eval_k and cart_top_n: must be >= 1")
+        if self.candidate_pool is not None and self.candidate_pool < self.top_k:
+            raise ConfigError("basket.candidate_pool: must be >= top_k or null")
+        for name in ("shrinkages", "popularity_exponents", "half_lives"):
+            values = getattr(self, name)
+            if not values or any(float(v) < 0 for v in values):
+                raise ConfigError(f"basket.{name}: a non-empty list of numbers >= 0")
+            setattr(self, name, [float(v) for v in values])
+        if self.validation_days < 1 or self.validation_max_baskets < 1:
+            raise ConfigError("basket.validation_days and validation_max_baskets: must be >= 1")
+        if self.min_baskets < 1 or self.cart_days < 1:
+            raise ConfigError("basket.min_baskets and cart_days: must be >= 1")
 
 
 @dataclass
 class FraudConfig:
-    """The ``fraud`` job (issue 14): transaction features, models, decisions and reasons."""
+    """The ``fraud`` job (issue 14): transaction features, models, decisions and reasons.
+
+    Attributes:
+        seed: Seed of every random choice (tree subsampling).
+        review_share: Share of the scored transactions sent to manual review (the review
+            budget), after the blocked ones.
+        block_share: Share of the scored transactions blocked outright (the riskiest ones,
+            and only when their calibrated probability reaches ``block_min_probability``).
+        block_min_probability: Nothing with a lower calibrated fraud probability is blocked
+            (without a model nothing is blocked).
+        validation_share: The chronological validation window: this share of the labelled
+            training transactions, the latest by time.
+        min_train_positives: Fewer fraud labels before as_of (or fewer than a fifth of this
+            in the validation window): no supervised model; rules and anomaly score only.
+        selection_metric: ``pr_auc`` or ``auc``: how the published model is chosen on the
+            validation window.
+        calibration: ``platt`` (a logistic map of the score's logit: keeps the ranking) or
+            ``isotonic`` (steps: ties scores), fitted on the validation window.
+        refit: Refit the chosen model on every labelled transaction before as_of (the
+            validation window included) and apply the validation window's calibration to it.
+        gbt_max_iter: Boosting iterations.
+        gbt_max_depth: Tree depth.
+        gbt_step_size: Learning rate.
+        gbt_subsampling_rate: Row share per tree.
+        gbt_min_instances: Fewest training rows in a tree leaf.
+        lr_reg: L2 penalty of the logistic regression (standardised features).
+        max_categories: Source, browser and country are one-hot encoded over their most
+            frequent values (at most this many each, at least ``min_category_rows`` rows).
+        min_category_rows: A category needs this many transactions to get its own column.
+        shop_history_days: Days of the shop's earlier transactions the amount is compared to.
+        graph_max_iterations: Bound of the label-propagation rounds of the linked-account
+            components (a warning is logged when they have not converged).
+        graph_max_key_accounts: Devices or IP addresses used by more accounts than this
+            (public terminals, carrier NAT) do not link accounts.
+        rule_signup_seconds: Baseline rule 1: paid within this many seconds of sign-up.
+        rule_device_accounts: Baseline rule 2: the device has been used by at least this
+            many accounts so far.
+        max_reasons: Most reasons listed per transaction (strongest first).
+        anomaly_clip: Each one-sided robust z-score of the anomaly score is capped at this.
+    """
 
     seed: int = 42
+    review_share: float = 0.05
+    block_share: float = 0.005
+    block_min_probability: float = 0.5
+    validation_share: float = 0.2
+    min_train_positives: int = 20
+    selection_metric: str = "pr_auc"
+    calibration: str = "platt"
+    refit: bool = True
+    gbt_max_iter: int = 60
+    gbt_max_depth: int = 4
+    gbt_step_size: float = 0.1
+    gbt_subsampling_rate: float = 0.8
+    gbt_min_instances: int = 20
+    lr_reg: float = 0.01
+    max_categories: int = 8
+    min_category_rows: int = 20
+    shop_history_days: int = 30
+    graph_max_iterations: int = 20
+    graph_max_key_accounts: int = 50
+    rule_signup_seconds: int = 3600
+    rule_device_accounts: int = 2
+    max_reasons: int = 3
+    anomaly_clip: float = 10.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.block_share <= self.review_share + self.block_share <= 1.0:
+            raise ConfigError("fraud.review_share/block_share: must be >= 0 and sum to <= 1")
+        if self.review_share < 0 or not 0.0 <= self.block_min_probability <= 1.0:
+            raise ConfigError("fraud.review_share >= 0 and block_min_probability in [0, 1]")
+        if not 0.0 < self.validation_share < 1.0:
+            raise ConfigError("fraud.validation_share: must be between 0 and 1")
+        if self.selection_metric not in ("pr_auc", "auc"):
+            raise ConfigError("fraud.selection_metric: pr_auc or auc")
+        if self.calibration not in ("platt", "isotonic"):
+            raise ConfigError("fraud.calibration: platt or isotonic")
+        if self.gbt_max_iter < 1 or self.gbt_max_depth < 1 or self.gbt_step_size <= 0:
+            raise ConfigError("fraud.gbt_*: iterations, depth and step size must be > 0")
+        if not 0.0 < self.gbt_subsampling_rate <= 1.0 or self.gbt_min_instances < 1:
+            raise ConfigError("fraud.gbt_subsampling_rate in (0, 1], gbt_min_instances >= 1")
+        if self.lr_reg < 0 or self.min_train_positives < 1:
+            raise ConfigError("fraud.lr_reg >= 0 and min_train_positives >= 1")
+        if self.max_categories < 0 or self.min_category_rows < 1 or self.shop_history_days < 1:
+            raise ConfigError("fraud.max_categories >= 0, min_category_rows/shop_history_days >= 1")
+        if self.graph_max_iterations < 1 or self.graph_max_key_accounts < 2:
+            raise ConfigError("fraud.graph_max_iterations >= 1 and graph_max_key_accounts >= 2")
+        if self.rule_signup_seconds < 1 or self.rule_device_accounts < 2:
+            raise ConfigError("fraud.rule_signup_seconds >= 1 and rule_device_accounts >= 2")
+        if self.max_reasons < 1 or self.anomaly_clip <= 0:
+            raise ConfigError("fraud.max_reasons >= 1 and anomaly_clip > 0")
 
 
 @dataclass
 class SentimentConfig:
-    """The ``sentiment`` job (issue 15): review sentiment, aspects and item alerts."""
+    """The ``sentiment`` job (issue 15): review sentiment, aspects and item alerts.
+
+    Attributes:
+        seed: Seed of the validation split.
+        positive_min_rating: Ratings at or above are positive (training class 1).
+        negative_max_rating: Ratings at or below are negative (class 0); those between
+            (3 stars) are no training class but tune the neutral band.
+        validation_share: Share of the learnable reviews (the latest by review_ts; undated
+            ones by a seeded hash) that choose the model, calibrate it and set thresholds.
+        min_train_reviews: Fewer learnable positive + negative reviews (or fewer than 5 of a
+            class): the job skips.
+        models: Model kinds tried: ``lr`` (logistic regression) and/or ``svc`` (LinearSVC).
+        c_values: Inverse L2 strengths tried (scikit-learn's C; regParam = 1 / (C x rows)).
+        max_iter: Optimiser iterations per fit.
+        balance_classes: Class weights n / (2 n_class) in training.
+        refit: Refit the chosen candidate on training + validation reviews (calibration and
+            thresholds stay those of the validation split).
+        word_ngrams: Largest word n-gram.
+        char_ngrams: ``[n_min, n_max]`` of the character n-grams; ``[]`` for none.
+        title_block: A separate word block for the review title.
+        min_df: Word n-grams in fewer training reviews (or this share when < 1) are dropped.
+        vocab_size: Largest word vocabulary.
+        hash_bits: Character n-grams are hashed into 2^hash_bits buckets.
+        neutral_band: Assign ``neutral`` between the two thresholds (tuned on 3-star
+            validation reviews); false: only positive / negative.
+        aspects_file: Aspect lexicon (YAML; relative paths also looked up in ``conf/``).
+        window_days: Length of the current and previous windows of gold.item_sentiment.
+        alert_alpha: Significance level of the alert's one-sided binomial test.
+        alert_min_reviews: No alert with fewer reviews in the current window.
+        alert_prior_reviews: Pseudo-reviews at the shop's negative share added to an item's
+            history before the window (shrinks short histories towards the shop).
+        top_terms: Terms per list in top_positive_terms / top_negative_terms.
+    """
 
     seed: int = 42
+    positive_min_rating: float = 4.0
+    negative_max_rating: float = 2.0
+    validation_share: float = 0.2
+    min_train_reviews: int = 20
+    models: list[str] = field(default_factory=lambda: ["lr", "svc"])
+    c_values: list[float] = field(default_factory=lambda: [1.0, 3.0, 10.0])
+    max_iter: int = 100
+    balance_classes: bool = True
+    refit: bool = True
+    word_ngrams: int = 2
+    char_ngrams: list[int] = field(default_factory=lambda: [2, 5])
+    title_block: bool = True
+    min_df: float = 2.0
+    vocab_size: int = 262144
+    hash_bits: int = 18
+    neutral_band: bool = True
+    aspects_file: str = "aspects.yaml"
+    window_days: int = 90
+    alert_alpha: float = 0.01
+    alert_min_reviews: int = 5
+    alert_prior_reviews: float = 20.0
+    top_terms: int = 5
+
+    def __post_init__(self) -> None:
+        self.check_model("sentiment", self)
+        if self.negative_max_rating >= self.positive_min_rating:
+            raise ConfigError("sentiment.negative_max_rating must be below positive_min_rating")
+        if self.min_train_reviews < 2 or self.window_days < 1 or self.top_terms < 0:
+            raise ConfigError("sentiment.min_train_reviews >= 2, window_days >= 1, top_terms >= 0")
+        if not 0.0 < self.alert_alpha < 1.0 or self.alert_min_reviews < 1:
+            raise ConfigError("sentiment.alert_alpha in (0, 1) and alert_min_reviews >= 1")
+        if self.alert_prior_reviews < 0:
+            raise ConfigError("sentiment.alert_prior_reviews: must be >= 0")
+
+    @staticmethod
+    def check_model(section: str, cfg: Any) -> None:
+        """Validation shared by :class:`SentimentConfig` and :class:`SupportConfig`."""
+        if not 0.0 < cfg.validation_share < 0.5:
+            raise ConfigError(f"{section}.validation_share: must be in (0, 0.5)")
+        bad = [m for m in cfg.models if m not in ("lr", "svc")]
+        if bad or not cfg.models:
+            raise ConfigError(f"{section}.models: expected lr and/or svc, got {cfg.models!r}")
+        if not cfg.c_values or any(c <= 0 for c in cfg.c_values):
+            raise ConfigError(f"{section}.c_values: expected positive numbers")
+        if cfg.max_iter < 1 or cfg.word_ngrams < 1 or cfg.min_df <= 0:
+            raise ConfigError(f"{section}.max_iter/word_ngrams must be >= 1 and min_df > 0")
+        if cfg.char_ngrams and (len(cfg.char_ngrams) != 2 or not 1 <= cfg.char_ngrams[0] <= cfg.char_ngrams[1]):
+            raise ConfigError(
+                f"{section}.char_ngrams: expected [] or [n_min, n_max] with 1 <= n_min <= n_max"
+            )
+        if not 10 <= cfg.hash_bits <= 24 or cfg.vocab_size < 10:
+            raise ConfigError(f"{section}.hash_bits: must be in [10, 24]; vocab_size >= 10")
 
 
 @dataclass
 class SupportConfig:
-    """The ``support`` job (issue 15): message intents, entities, queues and answers."""
+    """The ``support`` job (issue 15): message intents, entities, queues and answers.
+
+    Attributes:
+        seed: Seed of the validation split.
+        validation_share: Share of the labelled messages (the latest by sent_ts, ties and
+            undated ones by a seeded hash) that choose and calibrate the model.
+        min_train_messages: Fewer labelled messages before as_of (or fewer than 2 intents):
+            the job skips.
+        models: ``lr`` (multinomial logistic regression) and/or ``svc`` (one-vs-rest
+            LinearSVC).
+        c_values: Inverse L2 strengths tried (scikit-learn's C).
+        max_iter: Optimiser iterations per fit.
+        balance_classes: Class weights n / (k n_intent) in training.
+        refit: Refit the chosen candidate on all labelled messages.
+        word_ngrams: Largest word n-gram.
+        char_ngrams: ``[n_min, n_max]`` of the character n-grams; ``[]`` for none.
+        min_df: Word n-grams in fewer training messages are dropped.
+        vocab_size: Largest word vocabulary.
+        hash_bits: Character n-grams are hashed into 2^hash_bits buckets.
+        routing_file: Intent -> queue / base priority rules (YAML, see conf/support_routing.yaml).
+        answers_file: Intent -> answer templates (YAML, see conf/support_answers.yaml).
+        human_threshold: Messages whose confidence is below go to the ``human`` queue.
+        negative_tone: VADER compound at or below this is a negative tone (+1 priority).
+        keyword_terms: Keywords per intent of the keyword baseline.
+    """
 
     seed: int = 42
+    validation_share: float = 0.2
+    min_train_messages: int = 20
+    models: list[str] = field(default_factory=lambda: ["lr"])
+    c_values: list[float] = field(default_factory=lambda: [3.0, 10.0, 30.0])
+    max_iter: int = 100
+    balance_classes: bool = True
+    refit: bool = True
+    word_ngrams: int = 2
+    char_ngrams: list[int] = field(default_factory=lambda: [2, 5])
+    min_df: float = 1.0
+    vocab_size: int = 262144
+    hash_bits: int = 18
+    routing_file: str = "support_routing.yaml"
+    answers_file: str = "support_answers.yaml"
+    human_threshold: float = 0.5
+    negative_tone: float = -0.3
+    keyword_terms: int = 5
+
+    def __post_init__(self) -> None:
+        SentimentConfig.check_model("support", self)
+        if self.min_train_messages < 2 or self.keyword_terms < 1:
+            raise ConfigError("support.min_train_messages >= 2 and keyword_terms >= 1")
+        if not 0.0 <= self.human_threshold <= 1.0 or not -1.0 <= self.negative_tone <= 1.0:
+            raise ConfigError("support.human_threshold in [0, 1], negative_tone in [-1, 1]")
 
 
 @dataclass
 class MarketingConfig:
-    """The ``marketing`` job (issue 16): uplift targeting and promotion effects."""
+    """The ``marketing`` job (issue 16): uplift targeting and promotion effects.
+
+    Attributes:
+        seed: Seed of the validation split, the trees and the bootstrap.
+        margin: Share of incremental revenue that is profit (expected_profit = margin x
+            expected_incremental_revenue - cost).
+        contact_cost: Cost of one contact when the offer's campaigns carry no cost.
+        budget: At most this many customers get ``send`` (the most profitable); null: no cap.
+        response_value: Revenue of one response when the campaigns carry no revenue; null:
+            expected revenue and profit are NULL then and ``send`` follows a positive uplift.
+        response_days: Contacts sent in the last this many days before as_of are not
+            learned from (their responses may still come in; responses are taken as
+            recorded on the contact).
+        validation_share: Share of each (offer, treated, responded) stratum held out to
+            choose the model.
+        top_percent: Cut-off of uplift@k and the share captured (percent targeted).
+        meta_learners: Uplift meta-learners tried: two_model, s_learner, transformed_outcome.
+        learners: Base learners tried with each: logistic (linear regression for the
+            transformed outcome) and gbt.
+        min_offer_contacts: An offer gets its own models when its training contacts hold
+            at least this many treated and this many control rows; other offers share one
+            pooled model with the offer as a feature.
+        max_dedicated_offers: At most this many offers (the most contacted) get their own
+            models.
+        refit: Refit the chosen models on all randomised contacts (training + validation).
+        lr_max_iter: Iterations of the logistic / linear learners.
+        lr_reg: Their L2 penalty.
+        gbt_max_iter: Boosting iterations of the tree learners.
+        gbt_max_depth: Tree depth.
+        gbt_step_size: Learning rate.
+        gbt_min_instances: Fewest training rows in a tree leaf.
+        max_categories: Categorical features keep their most frequent values up to this
+            many (the rest become ``other``); attributes with more distinct values than
+            ``max_distinct`` are ignored (identifiers, free text).
+        max_distinct: See ``max_categories``.
+        bins: Score bins of the uplift curves (ties stay in one bin).
+        bootstrap: Bootstrap replicates of the metric intervals (Poisson weights).
+        interval: Coverage of the bootstrap intervals.
+        promo_window_weeks: An item's baseline in a promotion week is its mean units over
+            the non-promotion weeks within this many weeks either side.
+    """
 
     seed: int = 42
+    margin: float = 0.3
+    contact_cost: float = 0.05
+    budget: int | None = None
+    response_value: float | None = None
+    response_days: int = 0
+    validation_share: float = 0.25
+    top_percent: int = 30
+    meta_learners: list[str] = field(
+        default_factory=lambda: ["two_model", "s_learner", "transformed_outcome"]
+    )
+    learners: list[str] = field(default_factory=lambda: ["logistic", "gbt"])
+    min_offer_contacts: int = 1000
+    max_dedicated_offers: int = 5
+    refit: bool = True
+    lr_max_iter: int = 50
+    lr_reg: float = 0.01
+    gbt_max_iter: int = 30
+    gbt_max_depth: int = 3
+    gbt_step_size: float = 0.1
+    gbt_min_instances: int = 50
+    max_categories: int = 30
+    max_distinct: int = 1000
+    bins: int = 100
+    bootstrap: int = 100
+    interval: float = 0.95
+    promo_window_weeks: int = 4
+
+    def __post_init__(self) -> None:
+        if self.margin < 0 or self.contact_cost < 0:
+            raise ConfigError("marketing.margin and contact_cost: must be >= 0")
+        if self.budget is not None and self.budget < 0:
+            raise ConfigError("marketing.budget: must be >= 0 or null")
+        if self.response_value is not None and self.response_value < 0:
+            raise ConfigError("marketing.response_value: must be >= 0 or null")
+        if self.response_days < 0 or self.promo_window_weeks < 1:
+            raise ConfigError("marketing.response_days >= 0 and promo_window_weeks >= 1")
+        if not 0.0 < self.validation_share < 1.0:
+            raise ConfigError("marketing.validation_share: must be between 0 and 1")
+        if not 0 < self.top_percent < 100:
+            raise ConfigError("marketing.top_percent: must be between 1 and 99")
+        metas = ("two_model", "s_learner", "transformed_outcome")
+        bad = [m for m in self.meta_learners if m not in metas]
+        if bad or not self.meta_learners:
+            raise ConfigError(
+                f"marketing.meta_learners: {bad or 'empty'} (known: two_model, s_learner, "
+                "transformed_outcome)"
+            )
+        bad = [m for m in self.learners if m not in ("logistic", "gbt")]
+        if bad or not self.learners:
+            raise ConfigError(f"marketing.learners: {bad or 'empty'} (known: logistic, gbt)")
+        if self.min_offer_contacts < 1 or self.max_dedicated_offers < 0:
+            raise ConfigError("marketing.min_offer_contacts >= 1 and max_dedicated_offers >= 0")
+        if self.lr_max_iter < 1 or self.lr_reg < 0:
+            raise ConfigError("marketing.lr_max_iter >= 1 and lr_reg >= 0")
+        if self.gbt_max_iter < 1 or self.gbt_max_depth < 1 or self.gbt_step_size <= 0:
+            raise ConfigError("marketing.gbt_*: iterations, depth and step size must be > 0")
+        if self.gbt_min_instances < 1 or self.max_categories < 1 or self.max_distinct < 1:
+            raise ConfigError("marketing.gbt_min_instances, max_categories, max_distinct: >= 1")
+        if self.bins < 2 or self.bootstrap < 0 or not 0.5 < self.interval < 1.0:
+            raise ConfigError("marketing.bins >= 2, bootstrap >= 0, interval in (0.5, 1)")
 
 
 @dataclass
 class ReportConfig:
-    """The ``report`` job (issue 17): analytics marts and the HTML report."""
+    """The ``report`` job (issue 17): analytics marts and the HTML report.
+
+    Attributes:
+        seed: Unused (the report has no randomness); kept for uniformity.
+        marts: Build and publish the marts before rendering (false: render only).
+        reports_dir: Folder of the HTML reports (any Hadoop URI or local path); null:
+            ``<lakehouse.root>/_reports``.
+        top_n: Countries, categories and items shown in the ranked charts.
+        trend_weeks: Window (weeks) of the top and declining items: the last ``trend_weeks``
+            weeks before as_of against the ``trend_weeks`` before them.
+        forecast_items: Items whose forecast is drawn against their actual sales.
+        cohort_months: Cohorts (and months since the first order) in the heatmap.
+    """
 
     seed: int = 42
+    marts: bool = True
+    reports_dir: str | None = None
+    top_n: int = 15
+    trend_weeks: int = 13
+    forecast_items: int = 4
+    cohort_months: int = 24
+
+    def __post_init__(self) -> None:
+        for name in ("top_n", "trend_weeks", "forecast_items", "cohort_months"):
+            if not 1 <= getattr(self, name) <= 200:
+                raise ConfigError(f"report.{name}: must be between 1 and 200")
 
 
 @dataclass

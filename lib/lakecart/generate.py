@@ -32,13 +32,17 @@ The structure that models can learn:
   weeks (random, or a campaign's category offer) whose discount lifts demand;
 * a few percent of lines are returned later (negative quantity, status ``returned``,
   order id prefixed ``R``); a few percent of orders are guest orders (no customer id);
-* campaign contacts raise the contacted customer's order rate for 14 days (a real,
-  segment-dependent uplift); ``responded``/``revenue`` come from the orders placed then;
+* campaign contacts raise the contacted customer's order rate for 14 days by an extra
+  rate that depends on the campaign, the taste segment and the customer's age (visible as
+  ``birth_year``), not on how often the customer buys anyway; a random
+  :data:`CONTROL_SHARE` of the customers drawn for a campaign is held out (offer
+  ``control``, no uplift); ``responded``/``revenue`` come from the orders placed then;
 * ratings are higher in the customer's preferred categories and for better items,
   lower for returned ones; review words agree with the stars;
-* ~2-4 % of payments are fraud: new accounts buying within hours of sign-up and account
-  take-overs, with high amounts, odd hours, shared devices and an unusual
-  source/browser mix;
+* ~2-5 % of payments are fraud: new accounts buying within hours of sign-up and account
+  take-overs, with high amounts, odd hours and an unusual source/browser mix, paid from
+  the two devices and IP addresses of a fraud ring (~5 accounts); a tenth of the fraud
+  accounts first test the card with a burst of small payments minutes after sign-up;
 * weekly stock snapshots follow an order-up-to policy, so stock runs low after spikes;
 * a few messy rows (an empty item id, exact duplicate lines, an impossible timestamp,
   duplicate click events) give ingest's quarantine something to do.
@@ -220,11 +224,18 @@ MAX_ORDER_RATE = 0.3
 PRE_START_SIGNUPS = 0.4  # share of customers who signed up before start_date
 FRAUD_ACCOUNT_SHARE = 0.025  # customers that are fraud accounts
 TAKEOVER_SHARE = 0.018  # genuine orders paid fraudulently (account take-over)
+FRAUD_RING_SIZE = 5  # fraud accounts per ring (mean); a ring pays from its own 2 devices / 2 IPs
+CARD_TEST_SHARE = 0.1  # fraud accounts that first test the card: small payments after sign-up
+CARD_TEST_PAYMENTS = 4.0  # mean payments of a card-testing burst (at least 3, 10-90 s apart)
 GUEST_SHARE = 0.03  # orders without a customer id
 CLICKSTREAM_SHARE = 0.5  # customers whose clickstream is recorded
 RATE_SHARE = 0.35  # first purchases that get an explicit rating
 REVIEW_SHARE = 0.4  # ratings that come with a review text
 CAMPAIGN_WINDOW = 14  # days a contact lifts the order rate
+CONTROL_SHARE = 0.2  # customers drawn for a campaign who are held out (offer 'control')
+CONTACT_EXTRA_RATE = 0.02  # extra orders/day of a contact, x campaign uplift x resp x age factor
+UPLIFT_BY_BIRTH_YEAR = ((1990, 2.5), (1975, 1.0), (0, 0.2))
+"""(born in or after, uplift factor): the young are persuadable, the old hardly at all."""
 RANDOM_PROMO_SHARE = 0.03  # item-weeks on a random promotion
 PROMO_LIFT = 6.0  # demand multiplier = 1 + PROMO_LIFT x discount
 ZIPF_S = 0.9  # popularity exponent within a category
@@ -714,12 +725,47 @@ class CustomerBlock:
             }
         )
 
+    def uplift_factor(self) -> np.ndarray:
+        """Per customer: the extra order rate of a contact per unit of campaign uplift
+        (``CONTACT_EXTRA_RATE`` x the segment's ``resp`` trait x the birth-year factor)."""
+        tr = self.traits
+        year = tr["birth_year"].to_numpy()
+        age = np.zeros(len(tr))
+        for born, f in sorted(UPLIFT_BY_BIRTH_YEAR):
+            age = np.where(year >= born, f, age)
+        return CONTACT_EXTRA_RATE * tr["resp"].to_numpy() * age
+
+    def true_uplift(self, day: int) -> pd.DataFrame:
+        """The true effect of a contact sent on ``day`` (campaign uplift 1): the probability
+        of a registered order in the next :data:`CAMPAIGN_WINDOW` days if contacted minus if
+        not, ignoring guests. Days past the simulated period reuse the last day's calendar,
+        and customers active at its end are taken as still active.
+
+        Returns:
+            ``customer_id`` and ``uplift``.
+        """
+        w, tr = self.w, self.traits
+        d = np.arange(day, day + CAMPAIGN_WINDOW)
+        factor = w.day_factor[np.minimum(d, w.days - 1)]
+        a, b = tr["a"].to_numpy(), tr["b"].to_numpy()
+        end = np.where(b >= w.days - 1, np.iinfo(np.int64).max, b)
+        active = (d[None, :] >= a[:, None]) & (d[None, :] <= end[:, None])
+        exposure = (active * factor[None, :]).sum(axis=1)
+        base = tr["lam"].to_numpy() * exposure
+        extra = self.uplift_factor() * exposure
+        return pd.DataFrame(
+            {"customer_id": tr["customer_id"], "uplift": np.exp(-base) * (1.0 - np.exp(-extra))}
+        )
+
     @cached_property
     def contacts(self) -> pd.DataFrame:
-        """Campaign contacts: customers drawn at random among those signed up before the send.
+        """Campaign contacts: customers drawn at random among those signed up before the send;
+        a random :data:`CONTROL_SHARE` of them is the campaign's held-out control group.
 
-        Columns: ``ci`` (row in :attr:`traits`), ``k`` (campaign), ``sent_t``, ``up`` (uplift
-        of the order rate in the following :data:`CAMPAIGN_WINDOW` days).
+        Columns: ``ci`` (row in :attr:`traits`), ``k`` (campaign), ``sent_t``, ``control``,
+        ``up`` (multiplier of the order rate added in the following :data:`CAMPAIGN_WINDOW`
+        days: campaign uplift x :meth:`uplift_factor` / the customer's base rate, so the
+        extra rate does not grow with how often the customer buys anyway; 0 for control).
         """
         w, tr = self.w, self.traits
         n, kk = len(tr), len(w.campaigns)
@@ -729,6 +775,7 @@ class CustomerBlock:
                     "ci": np.zeros(0, np.int64),
                     "k": np.zeros(0, np.int64),
                     "sent_t": np.zeros(0, np.int64),
+                    "control": np.zeros(0, bool),
                     "up": np.zeros(0),
                 }
             )
@@ -746,12 +793,15 @@ class CustomerBlock:
             & (tr["signup_t"].to_numpy()[:, None] < sent)
         )
         ci, k = np.nonzero(ok)
-        uplift = np.array([c.uplift for c in w.campaigns])[k] * tr["resp"].to_numpy()[ci]
+        control = w.hu("control", self.c[ci], k) < CONTROL_SHARE
+        extra = np.array([c.uplift for c in w.campaigns])[k] * self.uplift_factor()[ci]
+        uplift = np.where(control, 0.0, extra / tr["lam"].to_numpy()[ci])
         return pd.DataFrame(
             {
                 "ci": ci.astype(np.int64),
                 "k": k.astype(np.int64),
                 "sent_t": sent[ci, k],
+                "control": control,
                 "up": uplift,
             }
         )
@@ -1013,7 +1063,16 @@ class CustomerBlock:
         ci = o["ci"].to_numpy()
         fraud, guest = o["fraud"].to_numpy(), o["guest"].to_numpy()
         pool = max(8, 12 * w.scale)
-        fraud_dev = _ids("DV", 7_000_000_000 + rng.integers(0, pool, n), 10)
+        # rings: every fraud account belongs to one (by a hash of its id; a take-over order
+        # to one by order), and a ring pays from its own two devices and two IP addresses
+        rings = max(4, round(FRAUD_ACCOUNT_SHARE * w.n_customers / FRAUD_RING_SIZE))
+        acct = tr["fraud_acct"].to_numpy()[ci]
+        ring = np.where(
+            acct,
+            np.floor(w.hu("fraud-ring", self.c[ci]) * rings),
+            np.floor(w.hu("takeover-ring", self.c[ci], o["j"].to_numpy()) * rings),
+        ).astype(np.int64)
+        fraud_dev = _ids("DV", 7_000_000_000 + 2 * ring + (rng.random(n) < 0.3), 10)
         guest_dev = _ids("DV", rng.integers(0, 10**10, n), 10)
         second_dev = _ids("DV", (w.hu("device2", self.c[ci]) * 1e10).astype(np.int64), 10)
         public_dev = _ids(
@@ -1029,8 +1088,8 @@ class CustomerBlock:
         device = np.where(fraud & (u_dev < 0.75), fraud_dev, np.where(guest, guest_dev, own))
         fraud_ip = np.array(
             [
-                f"185.220.{x}.{y}"
-                for x, y in zip(rng.integers(0, 4, n), rng.integers(1, 255, n), strict=True)
+                f"185.{220 + x // 250 % 30}.{x % 250}.{y}"
+                for x, y in zip(ring, 1 + (rng.random(n) < 0.3), strict=True)
             ],
             dtype=object,
         )
@@ -1053,7 +1112,7 @@ class CustomerBlock:
             fb[draw(rng.random(n), fbw)],
             np.where(guest, gb[draw(rng.random(n), gbw)], tr["browser"].to_numpy()[ci]),
         )
-        return pd.DataFrame(
+        pay = pd.DataFrame(
             {
                 N.TRANSACTION_ID: np.array(["T" + x[1:] for x in o["order_id"]], dtype=object),
                 N.CUSTOMER_ID: np.where(guest, None, tr["customer_id"].to_numpy()[ci]),
@@ -1067,6 +1126,35 @@ class CustomerBlock:
                 N.LABEL: fraud.astype(np.int64),
             }
         )
+        # card testing: some fraud accounts first try the card with a burst of small
+        # payments within minutes of sign-up, from the device and address of their first order
+        first = fraud & acct & (o["j"].to_numpy() == 1)
+        tester = np.nonzero(first & (w.hu("card-test", self.c[ci]) < CARD_TEST_SHARE))[0]
+        k = 3 + rng.poisson(CARD_TEST_PAYMENTS - 3, len(tester))
+        if len(tester) == 0:
+            return pay
+        rep = np.repeat(tester, k)
+        step = np.arange(len(rep)) - np.repeat(np.cumsum(k) - k, k)
+        start = tr["signup_t"].to_numpy()[ci[tester]] + 30 + rng.integers(0, 270, len(tester))
+        offset = np.cumsum(rng.integers(10, 90, len(rep)))
+        offset = offset - offset[np.cumsum(k) - k].repeat(k)  # seconds after the burst's start
+        t_test = np.repeat(start, k) + offset
+        ok = t_test < w.days * DAY
+        burst = pay.iloc[rep].reset_index(drop=True).assign(
+            **{
+                N.TRANSACTION_ID: np.array(
+                    [
+                        f"{x}c{y:02d}"
+                        for x, y in zip(pay[N.TRANSACTION_ID].to_numpy()[rep], step, strict=True)
+                    ],
+                    dtype=object,
+                ),
+                N.TXN_TS: w.ts(t_test),
+                N.AMOUNT: np.round(0.5 + 4.5 * rng.random(len(rep)), 2),
+                N.LABEL: np.ones(len(rep), dtype=np.int64),
+            }
+        )
+        return pd.concat([pay, burst[ok]], ignore_index=True)
 
     def ratings(self) -> pd.DataFrame:
         """Landing ``ratings``: explicit 1-5 stars."""
@@ -1141,6 +1229,97 @@ class CustomerBlock:
                 N.TITLE: np.array(titles, dtype=object),
                 N.TEXT: np.array(texts, dtype=object),
                 N.REVIEW_TS: w.ts(r["rating_t"].to_numpy() + 60 + rng.integers(0, 600, len(r))),
+            }
+        )
+
+    def messages(self) -> pd.DataFrame:
+        """Landing ``messages``: customer-service messages about real orders of the customer
+        (their order ids and totals in the text), refunds of returned lines, and account
+        questions; a share lands without its intent (see ``synth_text`` MESSAGE_*)."""
+        w, tr, o, ln = self.w, self.traits, self.orders_latent, self.lines
+        rng = w.rng("messages", self.block)
+        end = w.days * DAY
+        ok = (~o["guest"] & ~o["fraud"]).to_numpy()
+        pick = ok & (rng.random(len(o)) < TX.MESSAGE_SHARE)
+        om = o[pick]
+        intents, iw = _keys(TX.ORDER_INTENTS)
+        parts = [
+            pd.DataFrame(
+                {
+                    "ci": om["ci"].to_numpy(),
+                    "oi": om["oi"].to_numpy(),
+                    "intent": intents[draw(rng.random(len(om)), iw)],
+                    "t": om["t"].to_numpy() + rng.integers(3600, 12 * DAY, len(om)),
+                }
+            )
+        ]
+        ret = ln[ln["returned"].to_numpy() & ~ln["guest"].to_numpy() & ~ln["fraud"].to_numpy()]
+        ret = ret[rng.random(len(ret)) < TX.RETURN_MESSAGE_SHARE].drop_duplicates("oi")
+        parts.append(
+            pd.DataFrame(
+                {
+                    "ci": ret["ci"].to_numpy(),
+                    "oi": ret["oi"].to_numpy(),
+                    "intent": "get_refund",
+                    "t": ret["ret_t"].to_numpy() + rng.integers(DAY, 20 * DAY, len(ret)),
+                }
+            )
+        )
+        acc = np.nonzero(
+            ~tr["fraud_acct"].to_numpy() & (rng.random(len(tr)) < TX.ACCOUNT_MESSAGE_SHARE)
+        )[0]
+        a_int, aw = _keys(TX.ACCOUNT_INTENTS)
+        lo = np.maximum(tr["signup_t"].to_numpy()[acc], 0)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "ci": acc,
+                    "oi": -1,
+                    "intent": a_int[draw(rng.random(len(acc)), aw)],
+                    "t": lo + np.floor(rng.random(len(acc)) * np.maximum(end - lo, 1)).astype(np.int64),
+                }
+            )
+        )
+        m = pd.concat(parts, ignore_index=True)
+        m = m[m["t"] < end].sort_values(["ci", "t", "intent"], kind="stable").reset_index(drop=True)
+        n = len(m)
+        ci, oi = m["ci"].to_numpy(), m["oi"].to_numpy()
+        cust = tr["customer_id"].to_numpy()[ci]
+        order_ids = o.set_index("oi")["order_id"] if len(o) else pd.Series(dtype=object)
+        totals = o.set_index("oi")["total_cents"] if len(o) else pd.Series(dtype=np.int64)
+        cats = ln.groupby("oi")["cat"].first()
+        texts = []
+        for k in range(n):
+            intent, o_k = m["intent"].iat[k], int(oi[k])
+            tpl = TX.MESSAGE_TEMPLATES[intent]
+            nouns = TX.CATEGORY_NOUNS[CAT_NAMES[int(cats.get(o_k, 0))]]
+            slots = {
+                "ORDER": order_ids.get(o_k, "") if o_k >= 0 else "",
+                "AMOUNT": f"${totals.get(o_k, 0) / 100:.2f}" if o_k >= 0 else "",
+                "EMAIL": f"{cust[k].lower()}@example.com",
+                "NOUN": nouns[int(rng.integers(0, len(nouns)))],
+                "WHEN": TX.WHEN[int(rng.integers(0, len(TX.WHEN)))],
+            }
+            texts.append(_render(tpl[int(rng.integers(0, len(tpl)))], lambda s, v=slots: v[s]))
+        chans, cw = _keys(TX.MESSAGE_CHANNELS)
+        channel = chans[draw(rng.random(n), cw)]
+        labelled = rng.random(n) >= TX.UNLABELLED_SHARE
+        j = np.arange(n) - np.searchsorted(ci, ci, side="left") + 1
+        landed_order = np.array(
+            [order_ids.get(int(x)) if x >= 0 else None for x in oi], dtype=object
+        )
+        return pd.DataFrame(
+            {
+                N.MESSAGE_ID: np.array(
+                    [f"M{x:07d}{y:04d}" for x, y in zip(self.c[ci], j, strict=True)],
+                    dtype=object,
+                ),
+                N.CUSTOMER_ID: cust,
+                N.SENT_TS: w.ts(m["t"].to_numpy()),
+                N.CHANNEL: channel,
+                N.TEXT: np.array(texts, dtype=object),
+                N.INTENT: np.where(labelled, m["intent"].to_numpy(), None),
+                N.ORDER_ID: np.where(channel == "form", landed_order, None),
             }
         )
 
@@ -1248,6 +1427,7 @@ class CustomerBlock:
         """Landing ``campaigns``: contacts and the responses observed in the orders."""
         w, tr, con = self.w, self.traits, self.campaigns_latent
         k = con["k"].to_numpy()
+        held = con["control"].to_numpy()
         responded = con["resp_t"].notna().to_numpy()
         resp_t = con["resp_t"].fillna(0).to_numpy().astype(np.int64)
         return pd.DataFrame(
@@ -1256,8 +1436,12 @@ class CustomerBlock:
                 N.CUSTOMER_ID: tr["customer_id"].to_numpy()[con["ci"].to_numpy()],
                 N.SENT_TS: w.ts(con["sent_t"].to_numpy()),
                 N.CHANNEL: np.array([w.campaigns[x].channel for x in k], dtype=object),
-                N.OFFER: np.array([w.campaigns[x].offer for x in k], dtype=object),
-                N.COST: np.array([w.campaigns[x].cost for x in k], dtype=float),
+                N.OFFER: np.where(
+                    held, N.CONTROL_OFFER, np.array([w.campaigns[x].offer for x in k], dtype=object)
+                ),
+                N.COST: np.where(
+                    held, np.nan, np.array([w.campaigns[x].cost for x in k], dtype=float)
+                ),
                 N.RESPONDED: responded,
                 N.RESPONSE_TS: np.where(responded, w.ts(resp_t), None),
                 N.REVENUE: np.where(responded, con["resp_cents"].fillna(0).to_numpy() / 100.0, 0.0),
@@ -1380,6 +1564,8 @@ SCHEMAS = {
     "device_id STRING, ip_address STRING, source STRING, browser STRING, label BIGINT",
     N.CAMPAIGNS: "campaign_id STRING, customer_id STRING, sent_ts STRING, channel STRING, offer STRING, cost DOUBLE, "
     "responded BOOLEAN, response_ts STRING, revenue DOUBLE",
+    N.MESSAGES: "message_id STRING, customer_id STRING, sent_ts STRING, channel STRING, text STRING, intent STRING, "
+    "order_id STRING",
     "sales": "item BIGINT, week BIGINT, sold BIGINT",
 }
 """Spark schema (DDL) of each block frame."""
@@ -1391,6 +1577,7 @@ CUSTOMER_FRAMES = (
     N.REVIEWS,
     N.TRANSACTIONS,
     N.CAMPAIGNS,
+    N.MESSAGES,
     "sales",
 )
 
@@ -1533,6 +1720,7 @@ SORT_KEYS = {
     N.TRANSACTIONS: [N.TXN_TS, N.TRANSACTION_ID],
     N.INVENTORY: [N.SNAPSHOT_DATE, N.ITEM_ID],
     N.CAMPAIGNS: [N.SENT_TS, N.CAMPAIGN_ID, N.CUSTOMER_ID],
+    N.MESSAGES: [N.SENT_TS, N.MESSAGE_ID],
 }
 """Row order inside each written file (then every other column, for a total order)."""
 PARTITION_KEYS = {N.ORDERS: [N.ORDER_ID], N.EVENTS: [N.SESSION_ID], N.INVENTORY: [N.ITEM_ID]}

@@ -386,20 +386,139 @@ B_PREV_SPEND = "spend_prev_window"
 BASKET_RULES = "basket_rules"
 BOUGHT_TOGETHER = "bought_together"
 CART_COMPLETIONS = "cart_completions"
+ANTECEDENT = "antecedent"
+CONSEQUENT = "consequent"
+SUPPORT = "support"
+CONFIDENCE = "confidence"
+LIFT = "lift"
+BASKETS = "baskets"
+OTHER_ITEM_ID = "other_item_id"
+NON_MERCHANDISE = "non-merchandise"  # silver.products.category of postage, fees, adjustments
+# models, baselines and metrics in ops.model_metrics
+M_BOUGHT_TOGETHER = "bought_together"  # the published score (+ ":<shape>" for each candidate)
+M_BASKET_RULES = "fpgrowth_rules"
+B_COOCCURRENCE = "cooccurrence"
+B_POPULARITY = "popularity"
+HIT_RATE = "hit_rate"
+MRR = "mrr"
+QUERIES = "queries"
 
 # ---------------------------------------------------------------- fraud (issue 14): add names here
 FRAUD_SCORES = "fraud_scores"
+# gold.fraud_scores columns
+FRAUD_PROBABILITY = "fraud_probability"
+ANOMALY_SCORE = "anomaly_score"
+DECISION = "decision"
+FRAUD_REASONS = "reasons"  # array<string>; N.REASONS is the quarantine reason dictionary
+# decisions (gold.fraud_scores.decision)
+DECISION_APPROVE = "approve"
+DECISION_REVIEW = "review"
+DECISION_BLOCK = "block"
+DECISIONS = (DECISION_APPROVE, DECISION_REVIEW, DECISION_BLOCK)
+# models and rule baselines in ops.model_metrics
+M_FRAUD_GBT = "fraud_gbt"
+M_FRAUD_LOGISTIC = "fraud_logistic"
+M_FRAUD_ANOMALY = "fraud_anomaly"
+B_SIGNUP_1H = "rule_signup_under_1h"
+B_SHARED_DEVICE = "rule_shared_device"
 
 # ---------------------------------------------------------------- sentiment + support (issue 15): add names here
 REVIEW_SENTIMENT = "review_sentiment"
 ITEM_SENTIMENT = "item_sentiment"
 SUPPORT_TICKETS = "support_tickets"
+SENTIMENT = "sentiment"  # gold.review_sentiment: negative, neutral or positive
+P_POSITIVE = "p_positive"
+ASPECTS = "aspects"
+COMPLAINT = "complaint"
+REVIEWS_COUNT = "reviews"  # gold.item_sentiment: reviews in the current window
+SHARE_NEGATIVE = "share_negative"
+SHARE_NEGATIVE_PREV = "share_negative_prev"
+ALERT = "alert"
+ALERT_P_VALUE = "alert_p_value"
+BASELINE_SHARE_NEGATIVE = "baseline_share_negative"
+TOP_POSITIVE_TERMS = "top_positive_terms"
+TOP_NEGATIVE_TERMS = "top_negative_terms"
+CONFIDENCE = "confidence"  # gold.support_tickets
+QUEUE = "queue"
+PRIORITY = "priority"
+ENTITIES_MAP = "entities"  # (N.ENTITIES is the tuple of landing entities)
+SUGGESTED_ANSWER = "suggested_answer"
+# sentiment labels
+NEGATIVE = "negative"
+NEUTRAL = "neutral"
+POSITIVE = "positive"
+# entity keys of gold.support_tickets.entities
+E_ORDER_ID = "order_id"
+E_EMAIL = "email"
+E_AMOUNT = "amount"
+QUEUE_HUMAN = "human"
+# models and baselines in ops.model_metrics
+M_SENTIMENT = "sentiment"  # + the chosen kind, e.g. sentiment_lr
+M_SUPPORT = "support_intent"  # + the chosen kind, e.g. support_intent_lr
+B_MAJORITY = "majority_class"
+B_VADER = "vader"
+B_KEYWORDS = "keywords"
 
 # ---------------------------------------------------------------- marketing (issue 16): add names here
 CAMPAIGN_TARGETS = "campaign_targets"
 PROMOTION_EFFECTS = "promotion_effects"
+CONTROL_OFFER = "control"  # campaigns.offer of the held-out control group (as are NULL and '')
+# gold.campaign_targets columns (CUSTOMER_ID, OFFER, COST and RANK are declared above)
+UPLIFT = "uplift"
+P_RESPONSE = "p_response"
+EXPECTED_INCREMENTAL_REVENUE = "expected_incremental_revenue"
+EXPECTED_PROFIT = "expected_profit"
+SEND = "send"
+# gold.promotion_effects columns (CATEGORY is declared above)
+PE_ITEMS = "items"
+PE_PROMO_PERIODS = "promo_periods"
+PE_ITEM_PROMO_WEEKS = "item_promo_weeks"
+PE_BASELINE_UNITS = "baseline_units"
+PE_PROMO_UNITS = "promo_units"
+PE_INCREMENTAL_UNITS = "incremental_units"
+PE_LIFT = "lift"
+# uplift meta-learners and learners (ops.model_metrics.model = <meta>_<learner>[_pooled])
+META_TWO_MODEL = "two_model"
+META_S_LEARNER = "s_learner"
+META_TRANSFORMED_OUTCOME = "transformed_outcome"
+META_LEARNERS = (META_TWO_MODEL, META_S_LEARNER, META_TRANSFORMED_OUTCOME)
+LEARNER_LOGISTIC = "logistic"
+LEARNER_GBT = "gbt"
+UPLIFT_LEARNERS = (LEARNER_LOGISTIC, LEARNER_GBT)
+# models, baselines and metrics in ops.model_metrics
+M_UPLIFT = "uplift"  # the model chosen per offer (dataset '<name> offer=<offer>')
+M_PROMOTION_LIFT = "promotion_lift"
+B_RANDOM = "random"
+B_RESPONSE_MODEL = "response_model"  # P(respond | sent): "likely to respond if treated"
+MT_UPLIFT_AT = "uplift_at_k"  # k = percent targeted
+MT_SHARE_CAPTURED = "share_captured"
+MT_QINI = "qini"
+MT_REVENUE_UPLIFT_AT = "revenue_uplift_at_k"
+MT_REVENUE_SHARE_CAPTURED = "revenue_share_captured"
+MT_WITHIN_NOISE = "within_noise_of_random"  # 1 when the share's interval holds random's share
+MT_CHOSEN = "chosen"  # 1 on the candidate chosen for the offer
 
 # ---------------------------------------------------------------- report + marts (issue 17): add names here
 SALES_DAILY = "sales_daily"
 COHORT_RETENTION = "cohort_retention"
 FUNNEL_DAILY = "funnel_daily"
+ITEM_SALES_WEEKLY = "item_sales_weekly"  # gold: item x ISO week sales (top/declining items)
+UNKNOWN = "unknown"  # a mart dimension whose value is absent (no country, channel, category)
+ORDER_DATE = "order_date"
+ORDERS_ATTRIBUTED = "orders_attributed"
+GROSS_REVENUE = "gross_revenue"
+RETURNED_REVENUE = "returned_revenue"
+NEW_CUSTOMERS = "new_customers"
+COHORT_MONTH = "cohort_month"
+MONTHS_SINCE = "months_since"
+COHORT_CUSTOMERS = "cohort_customers"
+ACTIVE_CUSTOMERS = "active_customers"
+RETENTION = "retention"
+MONTH_COMPLETE = "month_complete"
+SESSION_DATE = "session_date"
+VIEW_SESSIONS = "view_sessions"
+CART_SESSIONS = "cart_sessions"
+PURCHASE_SESSIONS = "purchase_sessions"
+VIEW_TO_CART = "view_to_cart"
+CART_TO_PURCHASE = "cart_to_purchase"
+CONVERSION_RATE = "conversion_rate"

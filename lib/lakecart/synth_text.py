@@ -163,3 +163,126 @@ def count_words(text: str | None, words: Iterable[str]) -> int:
 def polarity(text: str | None) -> int:
     """Positive minus negative word count: a trivial lexicon sentiment score."""
     return count_words(text, POSITIVE_WORDS) - count_words(text, NEGATIVE_WORDS)
+
+
+# ---------------------------------------------------------------- customer-service messages
+# Messages of the synthetic shop (landing ``messages``, issue 15): each has an intent (the
+# Bitext names, so conf/support_routing.yaml and conf/support_answers.yaml apply) and a text
+# drawn from the intent's templates. Slots: {ORDER} (a real order id of the customer),
+# {AMOUNT} (that order's total, e.g. $25.99), {EMAIL} (the customer's address), {NOUN} (a
+# noun of a category the order holds), {WHEN} (a time phrase).
+MESSAGE_SHARE = 0.04
+"""Share of registered, genuine orders that a message asks about."""
+RETURN_MESSAGE_SHARE = 0.15
+"""Share of returned order lines whose customer writes about a refund."""
+ACCOUNT_MESSAGE_SHARE = 0.03
+"""Share of customers who write once about their account (no order)."""
+UNLABELLED_SHARE = 0.3
+"""Share of messages landed without an intent (to be classified)."""
+MESSAGE_CHANNELS: dict[str, float] = {"email": 0.45, "chat": 0.4, "form": 0.15}
+
+ORDER_INTENTS: dict[str, float] = {
+    "track_order": 0.26,
+    "delivery_period": 0.10,
+    "cancel_order": 0.12,
+    "change_order": 0.06,
+    "change_shipping_address": 0.08,
+    "complaint": 0.12,
+    "payment_issue": 0.08,
+    "get_invoice": 0.08,
+    "review": 0.10,
+}
+"""Intents of a message about an order, with their shares."""
+ACCOUNT_INTENTS: dict[str, float] = {
+    "recover_password": 0.3,
+    "edit_account": 0.2,
+    "delete_account": 0.1,
+    "newsletter_subscription": 0.2,
+    "contact_human_agent": 0.2,
+}
+"""Intents of a message about the account, with their shares."""
+MESSAGE_TEMPLATES: dict[str, tuple[str, ...]] = {
+    "track_order": (
+        "Where is my order {ORDER}? It has not arrived yet.",
+        "Hi, can you tell me the status of order {ORDER} please?",
+        "I would like to track my package for order {ORDER}.",
+        "my order {ORDER} still shows as processing, when will it ship",
+        "Could you send me the tracking link for order number {ORDER}?",
+    ),
+    "delivery_period": (
+        "How long does delivery take for order {ORDER}?",
+        "When can I expect my {NOUN} to be delivered? Order {ORDER}.",
+        "Will order {ORDER} arrive before {WHEN}?",
+        "how many days until my {NOUN} gets here",
+    ),
+    "cancel_order": (
+        "Please cancel order {ORDER}, I changed my mind.",
+        "I want to cancel my order {ORDER} before it ships.",
+        "How do I cancel purchase {ORDER}?",
+        "Cancel order {ORDER} please, I ordered the wrong {NOUN}.",
+    ),
+    "change_order": (
+        "Can I add another {NOUN} to order {ORDER}?",
+        "I need to change the size in order {ORDER}.",
+        "Is it possible to modify my order {ORDER}? I want a different colour.",
+    ),
+    "change_shipping_address": (
+        "I moved, please change the delivery address for order {ORDER}.",
+        "Can you ship order {ORDER} to a different address?",
+        "wrong address on order {ORDER}, how do I update the shipping address",
+    ),
+    "complaint": (
+        "Order {ORDER} arrived broken and nobody answers my emails. This is unacceptable!",
+        "I am very unhappy with the {NOUN} from order {ORDER}, it is poor quality.",
+        "Terrible service. My order {ORDER} was late and the {NOUN} is damaged.",
+        "I want to make a complaint about order {ORDER}: the {NOUN} is faulty.",
+    ),
+    "payment_issue": (
+        "My card was charged {AMOUNT} twice for order {ORDER}.",
+        "The payment for order {ORDER} failed but I was charged {AMOUNT}.",
+        "I cannot pay for order {ORDER}, the checkout keeps declining my card.",
+    ),
+    "get_invoice": (
+        "Can you send me the invoice for order {ORDER} to {EMAIL}?",
+        "I need a receipt for order {ORDER} ({AMOUNT}) for my expenses.",
+        "Please email the invoice of order {ORDER}.",
+    ),
+    "review": (
+        "Just wanted to say the {NOUN} from order {ORDER} is great, thank you!",
+        "Very happy with my {NOUN}, fast delivery and lovely quality.",
+        "Thanks, order {ORDER} arrived quickly and the {NOUN} is perfect.",
+    ),
+    "get_refund": (
+        "I returned the {NOUN} from order {ORDER}, when do I get my refund of {AMOUNT}?",
+        "Please refund {AMOUNT} for order {ORDER}, I sent the {NOUN} back.",
+        "I want my money back for order {ORDER}, the {NOUN} did not fit.",
+        "Still waiting for the refund for order {ORDER}. I returned it on {WHEN}.",
+    ),
+    "recover_password": (
+        "I forgot my password, can you send a reset link to {EMAIL}?",
+        "I can't log in, the password reset email never arrives.",
+        "How do I reset my password?",
+    ),
+    "edit_account": (
+        "How do I change the email on my account to {EMAIL}?",
+        "I want to update my name and phone number in my account.",
+        "Please update my account details.",
+    ),
+    "delete_account": (
+        "Please delete my account and all my data.",
+        "How can I close my account? My email is {EMAIL}.",
+        "I want to remove my account permanently.",
+    ),
+    "newsletter_subscription": (
+        "Please unsubscribe {EMAIL} from the newsletter.",
+        "How do I sign up for your newsletter?",
+        "Stop sending me marketing emails.",
+    ),
+    "contact_human_agent": (
+        "I want to talk to a real person, not a bot.",
+        "Can I speak to an agent please?",
+        "Put me through to customer service staff, this is urgent.",
+    ),
+}
+"""Text templates per intent (every intent of :data:`ORDER_INTENTS`, :data:`ACCOUNT_INTENTS`
+and ``get_refund``)."""

@@ -34,9 +34,12 @@ log = logging.getLogger("lakecart")
 
 # Later stages, in order; each is run when its module exists.
 # The metrics the summary shows (all of them stay in ops.model_metrics).
-HEADLINE_METRICS = ("ndcg", "precision", "wape", "coverage_p10_p90", "auc", "brier", "mae")
+HEADLINE_METRICS = (
+    "ndcg", "precision", "wape", "coverage_p10_p90", "auc", "brier", "mae",
+    "hit_rate", "pr_auc", "macro_f1", "accuracy", "share_captured",
+)  # fmt: skip
 HEADLINE_SPLITS = (N.SPLIT_HOLDOUT, N.SPLIT_BACKTEST, N.SPLIT_VALIDATION)
-HEADLINE_K = (0, 10)
+HEADLINE_K = (0, 10, 30)
 
 STAGES = (
     "features",
@@ -106,7 +109,7 @@ def summary(lh: Lakehouse, run_ids: list[str]) -> str:
             & F.col(N.SPLIT).isin(*HEADLINE_SPLITS)
             & (F.col(N.K).isNull() | F.col(N.K).isin(*HEADLINE_K))
         )
-        m = headline.orderBy(N.MODEL, N.METRIC, N.K).limit(60).collect()  # bounded
+        m = headline.orderBy(N.MODEL, N.METRIC, N.K).limit(100).collect()  # bounded
         total = metrics.count()
         if m:
             lines += [
