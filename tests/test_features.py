@@ -77,13 +77,13 @@ PRODUCTS = [
     ("i3", "Chair", "Solid oak.", "Furniture", "Oak&Co", 90.0),
     ("i9", "Never Sold", None, "Misc", None, 1.0),  # catalogue only: not a feature row
 ]
-# customer_id, signup_ts, country, birth_year, gender
+# customer_id, signup_ts, country, birth_year, gender, attributes
 CUSTOMERS = [
-    ("c1", T(2023, 6, 1), "UK", 1980, "f"),
-    ("c2", None, "FR", None, None),
-    ("c3", T(2024, 1, 2), "DE", None, None),
-    ("c4", T(2024, 1, 10), "ES", None, None),  # signed up, no activity yet
-    ("c5", T(2024, 2, 1), "US", None, None),  # signs up after as_of: unknown at as_of
+    ("c1", T(2023, 6, 1), "UK", 1980, "f", {"loyalty": "gold"}),
+    ("c2", None, "FR", None, None, None),
+    ("c3", T(2024, 1, 2), "DE", None, None, None),
+    ("c4", T(2024, 1, 10), "ES", None, None, None),  # signed up, no activity yet
+    ("c5", T(2024, 2, 1), "US", None, None, None),  # signs up after as_of: unknown at as_of
 ]
 # campaign_id, customer_id, sent_ts, channel, offer
 CAMPAIGNS = [
