@@ -47,7 +47,7 @@ def _shop():
     for g, items in GROUPS.items():
         for u in range(10):
             uid = f"{g}{u}"
-            customers.append((uid, dt.datetime(2023, 1, 1), COUNTRY[g], 1980, "f"))
+            customers.append((uid, dt.datetime(2023, 1, 1), COUNTRY[g], 1980, "f", None))
             for k in range(4):
                 item = items[(u + k) % 6]
                 ts = start + dt.timedelta(days=(u * 7 + k * 19) % 85)
@@ -61,7 +61,7 @@ def _shop():
                 orders.append(
                     (f"o{n}", uid, ts, "old", 1.0, 2.0, 2.0, False, COUNTRY[g], "web", "completed")
                 )
-    customers.append(("C0", dt.datetime(2024, 2, 1), "FR", 1990, "m"))  # no history
+    customers.append(("C0", dt.datetime(2024, 2, 1), "FR", 1990, "m", None))  # no history
     products = [
         (i, f"Title {i}", f"{g.lower()}kind{k // 2} gift", f"cat{g}", "brand", 2.0)
         for g, items in GROUPS.items()
