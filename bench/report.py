@@ -136,7 +136,7 @@ def reconcile(spark, a: argparse.Namespace) -> bool:
         SILVER[N.ORDERS],
         ["_source", N.ORDER_ID, N.CUSTOMER_ID, N.ORDER_TS, N.REVENUE, N.IS_RETURN],
     )
-    o = o[pd.to_datetime(o[N.ORDER_TS]) < pd.Timestamp(as_of)]
+    o = o[pd.to_datetime(o[N.ORDER_TS], utc=True) < pd.Timestamp(as_of, tz="UTC")]
     sale = o[~o[N.IS_RETURN]]
     silver = {
         "revenue": float(np.sum(o[N.REVENUE].to_numpy())),

@@ -33,7 +33,7 @@ def shop_orders(seed: int = 11) -> list[tuple]:
         ts = dt.datetime.combine(START, dt.time(10)) + dt.timedelta(days=day, minutes=k)
         group = GROUPS[int(rng.integers(0, 4))]
         size = int(rng.integers(1, 5))
-        items = list(rng.choice(group, size=size, replace=False))
+        items = [str(x) for x in rng.choice(group, size=size, replace=False)]
         if rng.random() < 0.2:
             items.append(f"i{int(rng.integers(0, 20))}")
         if k % 2:

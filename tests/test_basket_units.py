@@ -28,6 +28,8 @@ from lakecart.basket.pairs import (
     counted_pairs,
     default_shape,
     shape_grid,
+    shape_score,
+    wide_lists,
 )
 from lakecart.basket.rules import (
     basket_arrays,
@@ -242,22 +244,28 @@ def test_hide_one_ranks_and_metrics_by_hand(spark):
         [("o1", "x1"), ("o2", "x2"), ("o2", "x3"), ("o3", "x6")],
         f"{N.ORDER_ID} string, {N.ITEM_ID} string",
     )
+    # method m: o1 x3 ties with the hidden x4 and is more popular (ahead), x5 scores more;
+    # o2 hidden x5 unreached: both reached items are ahead, then the unreached items more
+    # popular than x5 that are not in the basket: none; o3 hidden x1 unreached: after x2
+    # only. Method n reaches x5 in o1 only: x4 comes after x5, then x2 and x3 (x1 is in
+    # the basket)
     scores = spark.createDataFrame(
         [
-            ("m", "o1", "x3", 0.5),  # ties with the hidden x4 and is more popular: ahead
-            ("m", "o1", "x4", 0.5),
-            ("m", "o1", "x5", 0.9),
-            ("m", "o2", "x1", 0.2),  # hidden x5 unreached: both reached items are ahead,
-            ("m", "o2", "x4", 0.1),  # then unreached items more popular than x5: none left
-            ("m", "o3", "x2", 0.3),  # hidden x1 unreached: after x2, then first by popularity
+            ("o1", "x3", 0.5, None),
+            ("o1", "x4", 0.5, None),
+            ("o1", "x5", 0.9, 0.4),
+            ("o2", "x1", 0.2, None),
+            ("o2", "x4", 0.1, None),
+            ("o3", "x2", 0.3, None),
         ],
-        f"{METHOD} string, {N.ORDER_ID} string, {N.OTHER_ITEM_ID} string, {N.SCORE} double",
+        f"{N.ORDER_ID} string, {N.OTHER_ITEM_ID} string, m double, n double",
     )
     g = popularity_ranks(pop, context)
-    ranks = hide_one_ranks(queries, context, scores, g, ["m", "popularity"])
+    ranks = hide_one_ranks(queries, context, scores, g, ["m", "n", "popularity"])
     expected = spark.createDataFrame(
         [
             ("m", "o1", 2), ("m", "o2", 2), ("m", "o3", 1),
+            ("n", "o1", 3), ("n", "o2", 2), ("n", "o3", 0),
             # popularity: o1 x2 x3 ahead of x4 (x1 in the basket); o2 x1 x4 ahead of x5; o3 first
             ("popularity", "o1", 2), ("popularity", "o2", 2), ("popularity", "o3", 0),
         ],
@@ -294,24 +302,40 @@ def test_list_and_rule_candidates(spark):
         [("o1", "a"), ("o1", "b")], f"{N.ORDER_ID} string, {N.ITEM_ID} string"
     )
     lists = spark.createDataFrame(
-        [("m", "a", "c", 0.2), ("m", "b", "c", 0.7), ("m", "a", "b", 0.9), ("m", "b", "d", 0.1)],
-        f"{METHOD} string, {N.ITEM_ID} string, {N.OTHER_ITEM_ID} string, {N.SCORE} double",
-    )
+        [("a", "c", 0.2, 0.5), ("b", "c", 0.7, None), ("a", "b", 0.9, 0.9),
+         ("b", "d", 0.1, None)],
+        f"{N.ITEM_ID} string, {N.OTHER_ITEM_ID} string, m double, n double",
+    )  # fmt: skip
     expected = spark.createDataFrame(
-        [("m", "o1", "c", 0.7), ("m", "o1", "d", 0.1)],
-        f"{METHOD} string, {N.ORDER_ID} string, {N.OTHER_ITEM_ID} string, {N.SCORE} double",
+        [("o1", "c", 0.7, 0.5), ("o1", "d", 0.1, None)],  # b is in the basket
+        f"{N.ORDER_ID} string, {N.OTHER_ITEM_ID} string, m double, n double",
     )
-    assertDataFrameEqual(list_scores(context, lists), expected)
+    assertDataFrameEqual(list_scores(context, lists, ["m", "n"]), expected)
     rules = spark.createDataFrame(
         [(["a"], "c", 0.6), (["a", "b"], "d", 0.5), (["a", "e"], "f", 0.9), (["a"], "b", 0.8),
          (["b"], "c", 0.3)],
         f"{N.ANTECEDENT} array<string>, {N.CONSEQUENT} string, {N.CONFIDENCE} double",
     )  # fmt: skip
     expected_rules = spark.createDataFrame(
-        [("r", "o1", "c", 0.6), ("r", "o1", "d", 0.5)],
-        f"{METHOD} string, {N.ORDER_ID} string, {N.OTHER_ITEM_ID} string, {N.SCORE} double",
+        [("o1", "c", 0.6), ("o1", "d", 0.5)],
+        f"{N.ORDER_ID} string, {N.OTHER_ITEM_ID} string, r double",
     )
     assertDataFrameEqual(rule_scores(context, rules, "r"), expected_rules)
+
+
+def test_wide_lists_keep_each_methods_top_k(spark):
+    counted = counted_pairs(lines_of(spark), AS_OF, [0.0], pool=None)
+    methods = {"p": shape_score(Shape(0.0, 0.0, 0.0), [0.0]), "r": 1.0 / F.col("_nb0")}
+    got = wide_lists(counted, methods, k=1)
+    # p = P(b|a): a -> b (4/5), b -> a, c -> a (3/4, tied with b: same baskets, smaller id),
+    # d -> a (1/2, tied with b); r = 1 / n(b) prefers the rarest other: a -> d, b -> d,
+    # c -> a (1/5, tied with b), d -> a (tied with b)
+    expected = spark.createDataFrame(
+        [("a", "b", 4 / 5, None), ("a", "d", None, 1 / 2), ("b", "a", 4 / 5, None),
+         ("b", "d", None, 1 / 2), ("c", "a", 3 / 4, 1 / 5), ("d", "a", 1 / 2, 1 / 5)],
+        f"{N.ITEM_ID} string, {N.OTHER_ITEM_ID} string, p double, r double",
+    )  # fmt: skip
+    assertDataFrameEqual(got, expected)
 
 
 # ---------------------------------------------------------------- open carts

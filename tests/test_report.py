@@ -147,14 +147,14 @@ def write_model_stage_tables(lh: Lakehouse, as_of: dt.date, items: list[str]) ->
                 ["track_order", "refund", "complaint"][i % 3],
                 0.5 + (i % 5) / 10,
                 ["orders", "billing"][i % 2],
-                ["high", "normal"][i % 2],
+                1 + i % 2,
                 {"order_id": "1"},
                 "ok",
             )
             for i in range(30)
         ],
         "message_id string, customer_id string, intent string, confidence double, queue string, "
-        "priority string, entities map<string,string>, suggested_answer string",
+        "priority int, entities map<string,string>, suggested_answer string",
         as_of,
     )
     w.put(

@@ -775,7 +775,9 @@ class SentimentConfig:
             raise ConfigError(f"{section}.c_values: expected positive numbers")
         if cfg.max_iter < 1 or cfg.word_ngrams < 1 or cfg.min_df <= 0:
             raise ConfigError(f"{section}.max_iter/word_ngrams must be >= 1 and min_df > 0")
-        if cfg.char_ngrams and (len(cfg.char_ngrams) != 2 or not 1 <= cfg.char_ngrams[0] <= cfg.char_ngrams[1]):
+        if cfg.char_ngrams and (
+            len(cfg.char_ngrams) != 2 or not 1 <= cfg.char_ngrams[0] <= cfg.char_ngrams[1]
+        ):
             raise ConfigError(
                 f"{section}.char_ngrams: expected [] or [n_min, n_max] with 1 <= n_min <= n_max"
             )

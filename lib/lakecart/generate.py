@@ -1140,19 +1140,25 @@ class CustomerBlock:
         offset = offset - offset[np.cumsum(k) - k].repeat(k)  # seconds after the burst's start
         t_test = np.repeat(start, k) + offset
         ok = t_test < w.days * DAY
-        burst = pay.iloc[rep].reset_index(drop=True).assign(
-            **{
-                N.TRANSACTION_ID: np.array(
-                    [
-                        f"{x}c{y:02d}"
-                        for x, y in zip(pay[N.TRANSACTION_ID].to_numpy()[rep], step, strict=True)
-                    ],
-                    dtype=object,
-                ),
-                N.TXN_TS: w.ts(t_test),
-                N.AMOUNT: np.round(0.5 + 4.5 * rng.random(len(rep)), 2),
-                N.LABEL: np.ones(len(rep), dtype=np.int64),
-            }
+        burst = (
+            pay.iloc[rep]
+            .reset_index(drop=True)
+            .assign(
+                **{
+                    N.TRANSACTION_ID: np.array(
+                        [
+                            f"{x}c{y:02d}"
+                            for x, y in zip(
+                                pay[N.TRANSACTION_ID].to_numpy()[rep], step, strict=True
+                            )
+                        ],
+                        dtype=object,
+                    ),
+                    N.TXN_TS: w.ts(t_test),
+                    N.AMOUNT: np.round(0.5 + 4.5 * rng.random(len(rep)), 2),
+                    N.LABEL: np.ones(len(rep), dtype=np.int64),
+                }
+            )
         )
         return pd.concat([pay, burst[ok]], ignore_index=True)
 
@@ -1276,7 +1282,8 @@ class CustomerBlock:
                     "ci": acc,
                     "oi": -1,
                     "intent": a_int[draw(rng.random(len(acc)), aw)],
-                    "t": lo + np.floor(rng.random(len(acc)) * np.maximum(end - lo, 1)).astype(np.int64),
+                    "t": lo
+                    + np.floor(rng.random(len(acc)) * np.maximum(end - lo, 1)).astype(np.int64),
                 }
             )
         )

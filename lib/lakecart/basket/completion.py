@@ -22,7 +22,9 @@ global popularity rank (0 = most order lines) and ``s_h`` the hidden item's scor
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, SparkSession, Window
+from collections.abc import Sequence
+
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from lakecart import names as N
@@ -65,40 +67,41 @@ def hide_one(lines: DataFrame, seed: int, max_baskets: int | None) -> tuple[Data
 
 def _not_in_context(scores: DataFrame, context: DataFrame) -> DataFrame:
     ctx = context.select(N.ORDER_ID, F.col(N.ITEM_ID).alias(N.OTHER_ITEM_ID))
-    return scores.join(ctx, [N.ORDER_ID, N.OTHER_ITEM_ID], "left_anti").select(
-        METHOD, N.ORDER_ID, N.OTHER_ITEM_ID, N.SCORE
-    )
+    return scores.join(ctx, [N.ORDER_ID, N.OTHER_ITEM_ID], "left_anti")
 
 
-def list_scores(context: DataFrame, lists: DataFrame) -> DataFrame:
-    """Candidates of list methods: max score over the context items.
+def list_scores(context: DataFrame, lists: DataFrame, columns: Sequence[str]) -> DataFrame:
+    """Candidates of list methods: per method, the max score over the context items.
 
     Args:
         context: ``order_id, item_id``.
-        lists: ``_method, item_id, other_item_id, score``.
+        lists: ``item_id, other_item_id`` and one score column per method (NULL where the
+            pair is not in that method's list): every method in one join.
+        columns: The score columns.
 
     Returns:
-        ``_method, order_id, other_item_id, score`` (candidates outside the context).
+        ``order_id, other_item_id, *columns`` for the candidates outside the context (NULL:
+        the method does not reach the candidate).
     """
     s = (
-        context.join(lists.select(METHOD, N.ITEM_ID, N.OTHER_ITEM_ID, N.SCORE), N.ITEM_ID)
-        .groupBy(METHOD, N.ORDER_ID, N.OTHER_ITEM_ID)
-        .agg(F.max(N.SCORE).alias(N.SCORE))
+        context.join(lists.select(N.ITEM_ID, N.OTHER_ITEM_ID, *columns), N.ITEM_ID)
+        .groupBy(N.ORDER_ID, N.OTHER_ITEM_ID)
+        .agg(*[F.max(c).alias(c) for c in columns])
     )
     return _not_in_context(s, context)
 
 
-def rule_scores(context: DataFrame, rules: DataFrame, method: str) -> DataFrame:
+def rule_scores(context: DataFrame, rules: DataFrame, column: str) -> DataFrame:
     """Candidates of a rule set: the highest confidence among the rules whose whole
     antecedent is in the context.
 
     Args:
         context: ``order_id, item_id``.
         rules: ``antecedent, consequent, confidence``.
-        method: Name of the method in the output.
+        column: Name of the score column.
 
     Returns:
-        ``_method, order_id, other_item_id, score``.
+        ``order_id, other_item_id, <column>``.
     """
     r = rules.select(
         F.monotonically_increasing_id().alias("_rule"),
@@ -115,8 +118,7 @@ def rule_scores(context: DataFrame, rules: DataFrame, method: str) -> DataFrame:
         .filter(F.col("_hits") == F.col("_size"))
         .join(r.select("_rule", N.CONSEQUENT, N.CONFIDENCE), "_rule")
         .groupBy(N.ORDER_ID, F.col(N.CONSEQUENT).alias(N.OTHER_ITEM_ID))
-        .agg(F.max(N.CONFIDENCE).alias(N.SCORE))
-        .withColumn(METHOD, F.lit(method))
+        .agg(F.max(N.CONFIDENCE).alias(column))
     )
     return _not_in_context(matched, context)
 
@@ -137,22 +139,23 @@ def hide_one_ranks(
     context: DataFrame,
     scores: DataFrame,
     ranks: DataFrame,
-    methods: list[str],
+    methods: Sequence[str],
 ) -> DataFrame:
     """The 0-based rank of every query's hidden item under every method.
 
     Args:
         queries: ``order_id, _hidden``.
         context: ``order_id, item_id``.
-        scores: ``_method, order_id, other_item_id, score`` (score > 0; context excluded).
+        scores: ``order_id, other_item_id`` and one column per method that has scores
+            (positive; NULL = not reached; context items excluded).
         ranks: ``item_id, _g`` over every item involved (:func:`popularity_ranks`).
-        methods: Every method to rank for (a method without scores ranks by popularity).
+        methods: Every method to rank for; one without a column in ``scores`` reaches
+            nothing and ranks by popularity.
 
     Returns:
         ``_method, order_id, rank``.
     """
-    spark: SparkSession = queries.sparkSession
-    ms = spark.createDataFrame([(m,) for m in methods], f"{METHOD} string")
+    cols = [m for m in methods if m in scores.columns]
     q = queries.join(ranks.select(F.col(N.ITEM_ID).alias(HIDDEN), F.col(G).alias("_gh")), HIDDEN)
     ctx_before = (
         context.join(ranks, N.ITEM_ID)
@@ -160,27 +163,45 @@ def hide_one_ranks(
         .groupBy(N.ORDER_ID)
         .agg(F.sum((F.col(G) < F.col("_gh")).cast("long")).alias("_ctx_before"))
     )
-    # one row per (method, basket): small beside the scores, so broadcast to them
-    q = q.join(ctx_before, N.ORDER_ID, "left").fillna(0, ["_ctx_before"]).crossJoin(ms)
-    keys = [METHOD, N.ORDER_ID]
+    q = q.join(ctx_before, N.ORDER_ID, "left").fillna(0, ["_ctx_before"])
+    # one row per basket: small beside the candidates, so broadcast to them
     s = scores.join(ranks.select(F.col(N.ITEM_ID).alias(N.OTHER_ITEM_ID), G), N.OTHER_ITEM_ID)
-    s = s.join(F.broadcast(q.select(*keys, HIDDEN, "_gh")), keys)
-    own = F.max(F.when(F.col(N.OTHER_ITEM_ID) == F.col(HIDDEN), F.col(N.SCORE)))
-    s = s.withColumn("_sh", F.coalesce(own.over(Window.partitionBy(*keys)), F.lit(0.0)))
-    other = F.col(N.OTHER_ITEM_ID) != F.col(HIDDEN)
-    better = (F.col(N.SCORE) > F.col("_sh")) | (
-        (F.col(N.SCORE) == F.col("_sh")) & (F.col(G) < F.col("_gh"))
+    s = s.join(F.broadcast(q.select(N.ORDER_ID, HIDDEN, "_gh")), N.ORDER_ID)
+    basket = Window.partitionBy(N.ORDER_ID)
+    is_h = F.col(N.OTHER_ITEM_ID) == F.col(HIDDEN)
+    s = s.withColumns(
+        {f"_sh{i}": F.max(F.when(is_h, F.col(c))).over(basket) for i, c in enumerate(cols)}
     )
-    counts = s.groupBy(*keys).agg(
-        F.max("_sh").alias("_sh"),
-        F.sum((other & better).cast("long")).alias("_better"),
-        F.sum((other & (F.col(G) < F.col("_gh"))).cast("long")).alias("_reached_before"),
+    other = ~is_h
+    aggs = []
+    for i, c in enumerate(cols):
+        sc, sh = F.col(c), F.coalesce(F.col(f"_sh{i}"), F.lit(0.0))
+        better = (sc > sh) | ((sc == sh) & (F.col(G) < F.col("_gh")))
+        aggs += [
+            F.max(f"_sh{i}").alias(f"_sh{i}"),
+            F.sum((other & sc.isNotNull() & better).cast("long")).alias(f"_better{i}"),
+            F.sum((other & sc.isNotNull() & (F.col(G) < F.col("_gh"))).cast("long")).alias(
+                f"_before{i}"
+            ),
+        ]
+    counts = s.groupBy(N.ORDER_ID).agg(*aggs) if cols else None
+    if counts is not None:
+        q = q.join(counts, N.ORDER_ID, "left")
+    per_method = []
+    for m in methods:
+        if m in cols:
+            i = cols.index(m)
+            better = F.coalesce(F.col(f"_better{i}"), F.lit(0))
+            before = F.coalesce(F.col(f"_before{i}"), F.lit(0))
+            reached = F.col(f"_sh{i}").isNotNull()
+        else:
+            better, before, reached = F.lit(0), F.lit(0), F.lit(False)
+        unreached = F.col("_gh") - before - F.col("_ctx_before")
+        rank = better + F.when(reached, F.lit(0)).otherwise(unreached)
+        per_method.append(F.struct(F.lit(m).alias(METHOD), rank.cast("long").alias(N.RANK)))
+    return q.select(N.ORDER_ID, F.explode(F.array(*per_method)).alias("_m")).select(
+        F.col(f"_m.{METHOD}").alias(METHOD), N.ORDER_ID, F.col(f"_m.{N.RANK}").alias(N.RANK)
     )
-    q = q.join(counts, keys, "left").fillna(0, ["_better", "_reached_before"])
-    q = q.fillna(0.0, ["_sh"])
-    unreached = F.col("_gh") - F.col("_reached_before") - F.col("_ctx_before")
-    rank = F.col("_better") + F.when(F.col("_sh") == 0, unreached).otherwise(F.lit(0))
-    return q.select(METHOD, N.ORDER_ID, rank.cast("long").alias(N.RANK))
 
 
 def rank_metrics(ranks: DataFrame, k: int) -> dict[str, dict[str, float]]:

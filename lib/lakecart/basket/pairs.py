@@ -197,6 +197,40 @@ def scored_lists(counted: DataFrame, methods: dict[str, Column], k: int) -> Data
     )
 
 
+def wide_lists(counted: DataFrame, methods: dict[str, Column], k: int) -> DataFrame:
+    """Every method's top-``k`` others per item, side by side: one row per pair that is in
+    at least one method's list, one column per method (its score, NULL outside its list).
+
+    Args:
+        counted: Pairs from :func:`with_counts`.
+        methods: Column name -> score column (positive).
+        k: Others kept per item and method.
+
+    Returns:
+        ``item_id, other_item_id, *methods``.
+    """
+    item = Window.partitionBy(N.ITEM_ID)
+    scored = counted.select(
+        N.ITEM_ID,
+        N.OTHER_ITEM_ID,
+        "_c0",
+        *[score.cast("double").alias(name) for name, score in methods.items()],
+    )
+    ranks = {
+        f"_r_{i}": F.row_number().over(
+            item.orderBy(F.col(name).desc(), F.col("_c0").desc(), F.col(N.OTHER_ITEM_ID))
+        )
+        for i, name in enumerate(methods)
+    }
+    ranked = scored.withColumns(ranks)
+    keep = F.least(*[F.col(r) for r in ranks]) if len(ranks) > 1 else F.col(next(iter(ranks)))
+    return ranked.filter(keep <= k).select(
+        N.ITEM_ID,
+        N.OTHER_ITEM_ID,
+        *[F.when(F.col(f"_r_{i}") <= k, F.col(name)).alias(name) for i, name in enumerate(methods)],
+    )
+
+
 def counted_pairs(
     lines: DataFrame, end: dt.date, half_lives: Sequence[float], pool: int | None
 ) -> DataFrame:

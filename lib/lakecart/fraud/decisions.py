@@ -16,7 +16,8 @@ rows), so the budget holds to about 0.01 % of the rows without a global sort.
 Reasons: each candidate signal has a readability floor (a device shared by at least two
 accounts, a payment within a day of sign-up, ...) and a strength (its one-sided robust
 z-score from :mod:`lakecart.fraud.anomaly`, or for the ring its size); the
-``max_reasons`` strongest are listed, strongest first.
+``max_reasons`` strongest are listed, strongest first, one per family (sign-up, device,
+IP address, customer, amount, ring).
 """
 
 from __future__ import annotations

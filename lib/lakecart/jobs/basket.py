@@ -48,9 +48,9 @@ from lakecart.basket.pairs import (
     bought_together,
     counted_pairs,
     default_shape,
-    scored_lists,
     shape_grid,
     shape_score,
+    wide_lists,
 )
 from lakecart.basket.rules import (
     basket_arrays,
@@ -106,24 +106,35 @@ def validate(
     """
     shapes = shape_grid(cfg.shrinkages, cfg.popularity_exponents, cfg.half_lives)
     counted = counted_pairs(train, train_end, cfg.half_lives, cfg.candidate_pool)
-    methods = {s.label: shape_score(s, cfg.half_lives) for s in shapes}
-    methods[N.B_COOCCURRENCE] = F.col("_c0")  # unweighted counts: the baseline
-    if COOCCURRENCE_SHAPE.label in methods:  # same ranking: scored once
-        del methods[N.B_COOCCURRENCE]
-    lists = scored_lists(counted, methods, cfg.top_k)
+    scores_by_method = {s.label: shape_score(s, cfg.half_lives) for s in shapes}
+    if COOCCURRENCE_SHAPE.label not in scores_by_method:  # the baseline: unweighted counts
+        scores_by_method[N.B_COOCCURRENCE] = F.col("_c0")
+    # method labels hold '=' and ',': columns are named _m0, _m1, ... meanwhile
+    column = {m: f"_m{i}" for i, m in enumerate([*scores_by_method, N.M_BASKET_RULES])}
+    lists = wide_lists(
+        counted, {column[m]: score for m, score in scores_by_method.items()}, cfg.top_k
+    )
     rules, _ = mine_rules(train, n_train, cfg)
     queries, context = hide_one(held_out, cfg.seed, cfg.validation_max_baskets)
     queries = queries.localCheckpoint(eager=True)
     context = context.localCheckpoint(eager=True)
-    scores = list_scores(context, lists).unionByName(rule_scores(context, rules, N.M_BASKET_RULES))
+    listed = [column[m] for m in scores_by_method]
+    rc = column[N.M_BASKET_RULES]
+    scores = (
+        list_scores(context, lists, listed)
+        .join(rule_scores(context, rules, rc), [N.ORDER_ID, N.OTHER_ITEM_ID], "full")
+        .localCheckpoint(eager=True)
+    )
     ranks = popularity_ranks(
         line_popularity(orders, train),
         queries.select(F.col("_hidden").alias(N.ITEM_ID)),
         context,
         scores.select(F.col(N.OTHER_ITEM_ID).alias(N.ITEM_ID)),
-    )
-    names = [*methods, N.M_BASKET_RULES, N.B_POPULARITY]
-    result = rank_metrics(hide_one_ranks(queries, context, scores, ranks, names), cfg.eval_k)
+    ).localCheckpoint(eager=True)
+    names = [*column.values(), N.B_POPULARITY]
+    by_column = rank_metrics(hide_one_ranks(queries, context, scores, ranks, names), cfg.eval_k)
+    label = {c: m for m, c in column.items()} | {N.B_POPULARITY: N.B_POPULARITY}
+    result = {label[c]: v for c, v in by_column.items()}
     result.setdefault(N.B_COOCCURRENCE, result.get(COOCCURRENCE_SHAPE.label, {}))
     return result, shapes
 

@@ -674,16 +674,18 @@ def metrics_chart(ctx: Context, job: str, title: str, what: str, pattern: str | 
     m = ctx.reader.job_metrics(job)
     if m.empty:
         return None
-    m = m[m[N.VALUE].notna() & ~m[N.DATASET].fillna("").str.contains("=")]
+    m = m[m[N.VALUE].notna()]
     if pattern:
         hit = m[m[N.METRIC].str.contains(pattern, regex=True)]
         m = hit if len(hit) else m
     # rows with a baseline first
     m = m.assign(_nb=m[N.BASELINE_VALUE].isna()).sort_values(["_nb", N.METRIC, N.K])
     kk = m[N.K].map(lambda v: "" if pd.isna(v) else f"@{int(v)}")
+    # a dataset 'name group=value' (per offer, per country...) labels its rows by the group
+    group = m[N.DATASET].fillna("").map(lambda d: f" [{d.split('=', 1)[1]}]" if "=" in d else "")
     frame = pd.DataFrame(
         {
-            "label": m[N.METRIC] + kk,
+            "label": m[N.METRIC] + kk + group,
             "model": m[N.MODEL],
             "value": m[N.VALUE],
             "baseline": m[N.BASELINE],
