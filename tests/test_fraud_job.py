@@ -51,7 +51,7 @@ def shop(spark, base_config, tmp_root):
     """A generated shop's transactions ingested alone, and two runs of the job."""
     # the generator's own transactions (CustomerBlock.transactions, what generate_landing
     # writes) for a 700-customer shop, landed alone as CSV: no other entity is needed
-    world = G.World(customers=700, items=60)
+    world = G.World(customers=700, items=60, label_delay_days=0)
     blocks = [G.customer_block(world, b).transactions() for b in range(world.customer_blocks)]
     land = tmp_root / "fraud_land"
     land.mkdir()

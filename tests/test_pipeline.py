@@ -96,3 +96,28 @@ def test_stages_run_concurrently_after_their_inputs_and_failures_surface(spark, 
     run_stages(spark, cfg, lh, ctx, args, names, 1, modules)
     assert [n for e, n in events if e == "start"] == names
     assert all(events[i][1] == events[i + 1][1] for i in range(0, len(events), 2))
+
+
+def test_stage_lines_count_the_spark_jobs_they_start(spark):
+    """Each ``ctx.stage`` reports its seconds and the Spark jobs it started to listeners
+    (what bench/pipeline.py tabulates): none for a driver-only step, at least one per
+    action otherwise."""
+    from lakecart import runlog
+
+    ctx = RunContext("r1", "probe", {}, dt.datetime(2024, 1, 1))
+    seen: list[dict] = []
+    runlog.STEP_LISTENERS.append(seen.append)
+    try:
+        with ctx.stage("driver only") as st:
+            st["rows"] = 0
+        with ctx.stage("two actions") as st:
+            st["rows"] = spark.range(10).count() + spark.range(5).count()
+    finally:
+        runlog.STEP_LISTENERS.remove(seen.append)
+    assert [(s["job"], s["step"], s["rows"]) for s in seen] == [
+        ("probe", "driver only", 0),
+        ("probe", "two actions", 15),
+    ]
+    assert seen[0]["jobs"] == 0
+    assert seen[1]["jobs"] >= 2
+    assert all(s["seconds"] >= 0 for s in seen)

@@ -733,9 +733,9 @@ class SentimentConfig:
     negative_max_rating: float = 2.0
     validation_share: float = 0.2
     min_train_reviews: int = 20
-    models: list[str] = field(default_factory=lambda: ["lr", "svc"])
-    c_values: list[float] = field(default_factory=lambda: [1.0, 3.0, 10.0])
-    max_iter: int = 100
+    models: list[str] = field(default_factory=lambda: ["lr"])
+    c_values: list[float] = field(default_factory=lambda: [1.0, 4.0])
+    max_iter: int = 50
     balance_classes: bool = True
     refit: bool = True
     word_ngrams: int = 2
@@ -743,7 +743,7 @@ class SentimentConfig:
     title_block: bool = True
     min_df: float = 2.0
     vocab_size: int = 262144
-    hash_bits: int = 18
+    hash_bits: int = 17
     neutral_band: bool = True
     aspects_file: str = "aspects.yaml"
     window_days: int = 90
@@ -817,15 +817,15 @@ class SupportConfig:
     validation_share: float = 0.2
     min_train_messages: int = 20
     models: list[str] = field(default_factory=lambda: ["lr"])
-    c_values: list[float] = field(default_factory=lambda: [3.0, 10.0, 30.0])
-    max_iter: int = 100
+    c_values: list[float] = field(default_factory=lambda: [10.0, 30.0])
+    max_iter: int = 50
     balance_classes: bool = True
     refit: bool = True
     word_ngrams: int = 2
     char_ngrams: list[int] = field(default_factory=lambda: [2, 5])
     min_df: float = 1.0
     vocab_size: int = 262144
-    hash_bits: int = 18
+    hash_bits: int = 16
     routing_file: str = "support_routing.yaml"
     answers_file: str = "support_answers.yaml"
     human_threshold: float = 0.5

@@ -61,7 +61,7 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
-from pyspark.sql import DataFrame, Observation, SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakecart import names as N
@@ -226,6 +226,7 @@ FRAUD_ACCOUNT_SHARE = 0.025  # customers that are fraud accounts
 TAKEOVER_SHARE = 0.018  # genuine orders paid fraudulently (account take-over)
 FRAUD_RING_SIZE = 5  # fraud accounts per ring (mean); a ring pays from its own 2 devices / 2 IPs
 CARD_TEST_SHARE = 0.1  # fraud accounts that first test the card: small payments after sign-up
+LABEL_DELAY_DAYS = 14  # payments of the last days carry no label yet (chargebacks come later)
 CARD_TEST_PAYMENTS = 4.0  # mean payments of a card-testing burst (at least 3, 10-90 s apart)
 GUEST_SHARE = 0.03  # orders without a customer id
 CLICKSTREAM_SHARE = 0.5  # customers whose clickstream is recorded
@@ -367,6 +368,7 @@ class World:
         days: int = 730,
         customers: int | None = None,
         items: int | None = None,
+        label_delay_days: int = LABEL_DELAY_DAYS,
     ) -> None:
         if scale < 1:
             raise ValueError(f"scale must be >= 1, got {scale}")
@@ -376,6 +378,7 @@ class World:
         self.seed = int(seed)
         self.start = dt.date.fromisoformat(start_date)
         self.days = int(days)
+        self.label_delay_days = max(0, int(label_delay_days))
         self.n_customers = int(customers if customers is not None else 3000 * scale)
         self.n_items = int(items if items is not None else 1000 * scale)
         if self.n_customers < 10 or self.n_items < 4 * len(CATEGORIES):
@@ -392,6 +395,7 @@ class World:
             self.n_customers,
             self.n_items,
             self.scale,
+            self.label_delay_days,
         )
         rng = np.random.default_rng([self.seed, 7])
         # items are laid out in category blocks: index -> category by offsets
@@ -1112,11 +1116,12 @@ class CustomerBlock:
             fb[draw(rng.random(n), fbw)],
             np.where(guest, gb[draw(rng.random(n), gbw)], tr["browser"].to_numpy()[ci]),
         )
+        t_pay = o["t"].to_numpy() + rng.integers(0, 30, n)
         pay = pd.DataFrame(
             {
                 N.TRANSACTION_ID: np.array(["T" + x[1:] for x in o["order_id"]], dtype=object),
                 N.CUSTOMER_ID: np.where(guest, None, tr["customer_id"].to_numpy()[ci]),
-                N.TXN_TS: w.ts(o["t"].to_numpy() + rng.integers(0, 30, n)),
+                N.TXN_TS: w.ts(t_pay),
                 N.AMOUNT: o["total_cents"].to_numpy() / 100.0,
                 N.SIGNUP_TS: np.where(guest, None, w.ts(tr["signup_t"].to_numpy()[ci])),
                 N.DEVICE_ID: device,
@@ -1132,7 +1137,7 @@ class CustomerBlock:
         tester = np.nonzero(first & (w.hu("card-test", self.c[ci]) < CARD_TEST_SHARE))[0]
         k = 3 + rng.poisson(CARD_TEST_PAYMENTS - 3, len(tester))
         if len(tester) == 0:
-            return pay
+            return self._label_delay(pay, t_pay)
         rep = np.repeat(tester, k)
         step = np.arange(len(rep)) - np.repeat(np.cumsum(k) - k, k)
         start = tr["signup_t"].to_numpy()[ci[tester]] + 30 + rng.integers(0, 270, len(tester))
@@ -1160,7 +1165,17 @@ class CustomerBlock:
                 }
             )
         )
-        return pd.concat([pay, burst[ok]], ignore_index=True)
+        return self._label_delay(
+            pd.concat([pay, burst[ok]], ignore_index=True), np.concatenate([t_pay, t_test[ok]])
+        )
+
+    def _label_delay(self, pay: pd.DataFrame, t: np.ndarray) -> pd.DataFrame:
+        """``pay`` with the label of payments in the world's last ``label_delay_days`` days
+        emptied: their outcome is not known yet, so the fraud job scores them."""
+        cut = (self.w.days - self.w.label_delay_days) * DAY
+        label = pay[N.LABEL].astype("Int64")
+        label[t >= cut] = pd.NA
+        return pay.assign(**{N.LABEL: label})
 
     def ratings(self) -> pd.DataFrame:
         """Landing ``ratings``: explicit 1-5 stars."""
@@ -1809,8 +1824,21 @@ def generate_landing(
     counts: dict[str, int] = {}
     root = out_dir.rstrip("/")
     for entity, df in landing_frames(spark, world).items():
-        obs = Observation(f"generate_{entity}")
-        observed = df.observe(obs, F.count(F.lit(1)).alias("rows"))
-        write_entity(observed, f"{root}/{entity}", fmt, files_for(entity, world.scale), entity)
-        counts[entity] = int(obs.get["rows"])
+        write_entity(df, f"{root}/{entity}", fmt, files_for(entity, world.scale), entity)
+        counts[entity] = count_landed(spark, f"{root}/{entity}", fmt)
     return counts
+
+
+def count_landed(spark: SparkSession, path: str, fmt: str) -> int:
+    """Rows of one written entity, read back from its files (a cheap scan).
+
+    Not ``DataFrame.observe``: once a session has used an ``Observation``, every MLlib model
+    that keeps a training summary (which references the session) fails to serialise in a
+    later transform (Spark 4.0: "Task not serializable: ObservationManager").
+    """
+    if fmt == "csv":
+        reader = spark.read.options(header="true", quote='"', escape='"', multiLine="true")
+        return reader.csv(path).count()
+    if fmt == "parquet":
+        return spark.read.parquet(path).count()
+    return spark.read.json(path).count()

@@ -12,7 +12,11 @@ land in the same partition in the same order (the trees' row subsampling depends
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
@@ -47,3 +51,27 @@ def fit_partitions(df: DataFrame, keys: Sequence[str], slots: int | None = None)
     if not keys:  # round robin: deterministic given the input order
         return df.repartition(n)
     return df.repartition(n, *keys).sortWithinPartitions(*keys)
+
+
+def without_summary(model: Any) -> Any:
+    """``model`` without its training summary (saved and loaded back), when it has one.
+
+    A fitted ``LogisticRegressionModel`` or ``LinearRegressionModel`` keeps a training
+    summary that references the SparkSession; once that session has used an
+    ``Observation`` (any code in a notebook may have), scoring with the model fails with
+    ``Task not serializable: ObservationManager`` (Spark 4.0). Models without a summary
+    (trees, pipelines) are returned as they are. The copy goes under the context's
+    checkpoint directory when one is set (shared storage on a cluster), else a local
+    temporary folder that is removed once the model is loaded.
+    """
+    if not getattr(model, "hasSummary", False):
+        return model
+    spark = SparkSession.active()
+    shared = spark.sparkContext.getCheckpointDir()
+    base = shared or tempfile.mkdtemp(prefix="lakecart-model-")
+    path = f"{base.rstrip('/')}/model-{uuid.uuid4().hex}"
+    model.write().overwrite().save(path)
+    loaded = type(model).load(path)
+    if not shared:
+        shutil.rmtree(base, ignore_errors=True)
+    return loaded

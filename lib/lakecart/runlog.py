@@ -9,10 +9,11 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from pyspark import SparkContext
 from pyspark.sql import Row
 from pyspark.sql import functions as F
 
@@ -37,6 +38,29 @@ def new_run_id(job: str) -> str:
     return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{job}-{uuid.uuid4().hex[:8]}"
 
 
+STEP_LISTENERS: list[Callable[[dict[str, Any]], None]] = []
+"""Callables given one dict per finished step (``job``, ``step``, ``seconds``, ``jobs``
+and the step's counts): ``bench/pipeline.py`` collects its table from them."""
+
+
+def spark_jobs_started() -> int | None:
+    """How many Spark jobs this driver has started so far (the highest job id + 1 that the
+    status tracker still retains, in no job group or the current one); None without a
+    classic SparkContext (Spark Connect). Concurrent pipeline stages share the count."""
+    try:
+        sc = SparkContext._active_spark_context  # process-wide (the active session is per thread)
+        if sc is None:
+            return None
+        tracker = sc.statusTracker()
+        ids = list(tracker.getJobIdsForGroup(None))
+        group = sc.getLocalProperty("spark.jobGroup.id")
+        if group:
+            ids += list(tracker.getJobIdsForGroup(group))
+        return max(ids) + 1 if ids else 0
+    except Exception:  # noqa: BLE001 - Spark Connect has no sparkContext; counts are optional
+        return None
+
+
 @dataclass
 class RunContext:
     """What a running job knows about itself; stages add their row counts here."""
@@ -51,12 +75,22 @@ class RunContext:
 
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[dict[str, Any]]:
-        """Time a stage and log one line with whatever counts the block puts in the dict."""
+        """Time a stage and log one line with whatever counts the block puts in the dict,
+        and the number of Spark jobs it started (``jobs=``)."""
         t0 = time.perf_counter()
+        j0 = spark_jobs_started()
         counts: dict[str, Any] = {}
         yield counts
+        seconds = time.perf_counter() - t0
+        j1 = spark_jobs_started()
+        jobs = j1 - j0 if j0 is not None and j1 is not None else None
         shown = " ".join(f"{k}={v}" for k, v in counts.items())
-        log.info("[%s] %-28s %7.1fs %s", self.job, name, time.perf_counter() - t0, shown)
+        log.info(
+            "[%s] %-28s %7.1fs %s%sjobs=%s", self.job, name, seconds, shown, " " if shown else "",
+            "?" if jobs is None else jobs,
+        )  # fmt: skip
+        for listener in STEP_LISTENERS:
+            listener({"job": self.job, "step": name, "seconds": seconds, "jobs": jobs, **counts})
 
 
 def _utcnow() -> dt.datetime:

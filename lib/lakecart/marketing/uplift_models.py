@@ -32,6 +32,7 @@ from pyspark.sql import functions as F
 from lakecart import names as N
 from lakecart.config import MarketingConfig
 from lakecart.marketing.contacts import PROPENSITY, RESPONSE, TREATED
+from lakecart.ml import without_summary
 
 UPLIFT_COL = "_uplift"
 P1_COL = "_p1"
@@ -148,21 +149,25 @@ def fit_uplift(
     """Fit one candidate on training rows (``_t``, ``_y``, ``_p`` and ``features``)."""
     if meta == N.META_TWO_MODEL:
         parts = {
-            "treated": classifier(learner, cfg, features, RESPONSE, "treated").fit(
-                train.filter(F.col(TREATED) == 1.0)
+            "treated": without_summary(
+                classifier(learner, cfg, features, RESPONSE, "treated").fit(
+                    train.filter(F.col(TREATED) == 1.0)
+                )
             ),
-            "control": classifier(learner, cfg, features, RESPONSE, "control").fit(
-                train.filter(F.col(TREATED) == 0.0)
+            "control": without_summary(
+                classifier(learner, cfg, features, RESPONSE, "control").fit(
+                    train.filter(F.col(TREATED) == 0.0)
+                )
             ),
         }
     elif meta == N.META_S_LEARNER:
         rows = s_vector(train, features, learner, F.col(TREATED))
-        parts = {"s": classifier(learner, cfg, _S, RESPONSE, "s").fit(rows)}
+        parts = {"s": without_summary(classifier(learner, cfg, _S, RESPONSE, "s").fit(rows))}
     elif meta == N.META_TRANSFORMED_OUTCOME:
         p = F.col(PROPENSITY)
         z = F.col(RESPONSE) * (F.col(TREATED) - p) / (p * (F.lit(1.0) - p))
         rows = train.withColumn("_z", z)
-        parts = {"z": regressor(learner, cfg, features, "_z", "z").fit(rows)}
+        parts = {"z": without_summary(regressor(learner, cfg, features, "_z", "z").fit(rows))}
     else:
         raise ValueError(f"unknown meta-learner {meta!r} (known: {', '.join(N.META_LEARNERS)})")
     return UpliftModel(meta, learner, features, parts)
@@ -184,4 +189,4 @@ class ResponseModel:
 def fit_response(train: DataFrame, features: str, cfg: MarketingConfig) -> ResponseModel:
     """Fit the response model on the treated training rows."""
     est = classifier(N.LEARNER_LOGISTIC, cfg, features, RESPONSE, "response")
-    return ResponseModel(est.fit(train.filter(F.col(TREATED) == 1.0)))
+    return ResponseModel(without_summary(est.fit(train.filter(F.col(TREATED) == 1.0))))
