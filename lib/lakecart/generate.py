@@ -1,7 +1,8 @@
 """A synthetic online shop, generated in Spark and written in the canonical landing format.
 
-:func:`generate_landing` writes all nine entities of SPEC section 3 (orders, products,
-customers, events, ratings, reviews, transactions, inventory, campaigns) under
+:func:`generate_landing` writes the ten shop entities of SPEC section 3 (orders, products,
+customers, events, ratings, reviews, transactions, inventory, campaigns, messages; not the
+``ip_ranges`` reference table) under
 ``<out_dir>/<entity>/part-*.<fmt>``, ready for ``ingest --source canonical``.
 
 How it is built:
@@ -1652,7 +1653,7 @@ def _customer_entity(name: str) -> Callable[[World, int], pd.DataFrame]:
 
 
 def landing_frames(spark: SparkSession, world: World) -> dict[str, DataFrame]:
-    """The nine entities of the shop as Spark DataFrames in landing shape."""
+    """The ten shop entities as Spark DataFrames in landing shape."""
     local_python_workers(spark)
     cb = world.customer_blocks
     out = {
