@@ -10,7 +10,7 @@ from pyspark.ml.feature import VectorAssembler
 from pyspark.sql import Observation
 from pyspark.sql import functions as F
 
-from lakecart.customers.models import without_training_summary
+from lakecart.ml import without_summary
 
 
 def test_logistic_model_scores_after_an_observation(spark):
@@ -27,7 +27,7 @@ def test_logistic_model_scores_after_an_observation(spark):
             LogisticRegression(regParam=0.01),
         ]
     ).fit(df)
-    model = without_training_summary(fitted)
+    model = without_summary(fitted)
     assert not model.stages[-1].hasSummary
     predicted = {r["x"]: r["prediction"] for r in model.transform(df).collect()}  # 10 rows
     assert predicted == {x: y for x, y in rows}  # separable: every label recovered

@@ -59,12 +59,13 @@ def without_summary(model: Any) -> Any:
     A fitted ``LogisticRegressionModel`` or ``LinearRegressionModel`` keeps a training
     summary that references the SparkSession; once that session has used an
     ``Observation`` (any code in a notebook may have), scoring with the model fails with
-    ``Task not serializable: ObservationManager`` (Spark 4.0). Models without a summary
-    (trees, pipelines) are returned as they are. The copy goes under the context's
-    checkpoint directory when one is set (shared storage on a cluster), else a local
-    temporary folder that is removed once the model is loaded.
+    ``Task not serializable: ObservationManager`` (Spark 4.0). A pipeline or one-vs-rest
+    model is copied when one of its stages or class models keeps a summary; models without
+    any (trees) are returned as they are. The copy goes under the context's checkpoint
+    directory when one is set (shared storage on a cluster), else a local temporary folder
+    that is removed once the model is loaded.
     """
-    if not getattr(model, "hasSummary", False):
+    if not _keeps_summary(model):
         return model
     spark = SparkSession.active()
     shared = spark.sparkContext.getCheckpointDir()
@@ -75,3 +76,9 @@ def without_summary(model: Any) -> Any:
     if not shared:
         shutil.rmtree(base, ignore_errors=True)
     return loaded
+
+
+def _keeps_summary(model: Any) -> bool:
+    """Whether ``model``, a pipeline stage or a one-vs-rest class model has a summary."""
+    inner = list(getattr(model, "stages", None) or []) + list(getattr(model, "models", None) or [])
+    return bool(getattr(model, "hasSummary", False)) or any(_keeps_summary(m) for m in inner)

@@ -13,8 +13,6 @@ filled with -1, which trees separate from every real value.
 
 from __future__ import annotations
 
-import tempfile
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,10 +21,11 @@ from pyspark.ml.classification import GBTClassifier, LogisticRegression
 from pyspark.ml.feature import VectorAssembler
 from pyspark.ml.functions import vector_to_array
 from pyspark.ml.regression import GBTRegressor, IsotonicRegression, IsotonicRegressionModel
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from lakecart.config import CustomersConfig
+from lakecart.ml import without_summary
 
 FEATURES_VEC = "_features"
 RAW = "_raw"
@@ -47,23 +46,6 @@ def filled(df: DataFrame, features: Sequence[str]) -> DataFrame:
             for c in features
         }
     )
-
-
-def without_training_summary(model: PipelineModel) -> PipelineModel:
-    """The fitted pipeline reloaded from storage, i.e. without its training summaries.
-
-    A fitted ``LogisticRegressionModel`` keeps its training summary, which references the
-    SparkSession; once the session has used an ``Observation`` (``generate`` does), scoring
-    with that model fails with ``Task not serializable`` (the session's ObservationManager).
-    A saved-and-loaded model has no summary. The copy is written under the context's
-    checkpoint directory when one is set (shared storage on a cluster), else a local
-    temporary folder.
-    """
-    spark = SparkSession.active()
-    base = spark.sparkContext.getCheckpointDir() or tempfile.mkdtemp(prefix="lakecart-model-")
-    path = f"{base.rstrip('/')}/model-{uuid.uuid4().hex}"
-    model.write().overwrite().save(path)
-    return PipelineModel.load(path)
 
 
 def _assembler(features: Sequence[str]) -> VectorAssembler:
@@ -143,7 +125,7 @@ def fit_classifier(
     lr = LogisticRegression(featuresCol=FEATURES_VEC, labelCol=label, regParam=cfg.linear_reg)
     fit_rows = data.filter(~held)
     trees = Pipeline(stages=[_assembler(features), gbt]).fit(fit_rows)
-    linear = without_training_summary(Pipeline(stages=[_assembler(features), lr]).fit(fit_rows))
+    linear = without_summary(Pipeline(stages=[_assembler(features), lr]).fit(fit_rows))
     model = CalibratedClassifier(trees, linear, None, tuple(features))  # type: ignore[arg-type]
     model.isotonic = fit_isotonic(model.raw(data.filter(held)), RAW, label)
     return model

@@ -26,8 +26,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from lakecart.config import FraudConfig
-from lakecart.customers.models import without_training_summary
-from lakecart.ml import fit_partitions
+from lakecart.ml import fit_partitions, without_summary
 
 FEATURES_VEC = "_features"
 WEIGHT = "_weight"
@@ -125,7 +124,7 @@ def fit_model(
             maxIter=200,
             standardization=True,
         )
-        pipe = without_training_summary(Pipeline(stages=[_assembler(features), est]).fit(data))
+        pipe = without_summary(Pipeline(stages=[_assembler(features), est]).fit(data))
         return FraudModel(kind, pipe, tuple(features))
     raise ValueError(f"unknown model kind {kind!r}")
 

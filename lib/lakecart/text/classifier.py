@@ -30,8 +30,6 @@ training split and the best on the validation split wins (:func:`choose`).
 from __future__ import annotations
 
 import logging
-import tempfile
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,11 +39,8 @@ from pyspark import StorageLevel
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.classification import (
     LinearSVC,
-    LinearSVCModel,
     LogisticRegression,
-    LogisticRegressionModel,
     OneVsRest,
-    OneVsRestModel,
 )
 from pyspark.ml.evaluation import BinaryClassificationEvaluator
 from pyspark.ml.feature import (
@@ -60,9 +55,10 @@ from pyspark.ml.feature import (
     VectorAssembler,
 )
 from pyspark.ml.functions import vector_to_array
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from lakecart.ml import without_summary
 from lakecart.text.tokens import STOP_WORDS, TOKEN_PATTERN, char_text_sql
 
 log = logging.getLogger("lakecart")
@@ -240,35 +236,11 @@ def candidates(kinds: Sequence[str], cs: Sequence[float]) -> list[Candidate]:
     return [Candidate(k, float(c)) for k in kinds for c in cs]
 
 
-def reloaded(model: Any, cls: Any) -> Any:
-    """The fitted model saved and loaded back, i.e. without its training summary.
-
-    A fitted ``LogisticRegressionModel`` keeps a training summary that references the
-    SparkSession; once the session has used an ``Observation`` (``generate`` does),
-    scoring with it fails with ``Task not serializable``. The copy goes under the
-    context's checkpoint directory when one is set (shared storage on a cluster), else a
-    local temporary folder.
-    """
-    spark = SparkSession.active()
-    base = spark.sparkContext.getCheckpointDir() or tempfile.mkdtemp(prefix="lakecart-text-")
-    path = f"{base.rstrip('/')}/model-{uuid.uuid4().hex}"
-    model.write().overwrite().save(path)
-    return cls.load(path)
-
-
-MODEL_CLASSES = {
-    (LR, True): LogisticRegressionModel,
-    (LR, False): LogisticRegressionModel,
-    (SVC, True): LinearSVCModel,
-    (SVC, False): OneVsRestModel,
-}
-
-
 def fit(candidate: Candidate, train: DataFrame, classes: int, max_iter: int) -> Any:
     """Fit one candidate on ``train`` (:data:`FEATURES`, :data:`LABEL`, :data:`WEIGHT`)."""
     weight_sum = float(train.agg(F.sum(WEIGHT)).first()[0] or 0.0)
     model = candidate.estimator(weight_sum, classes, max_iter).fit(train)
-    return reloaded(model, MODEL_CLASSES[(candidate.kind, classes == 2)])
+    return without_summary(model)
 
 
 def scored(model: Any, df: DataFrame, classes: int) -> DataFrame:
@@ -393,7 +365,7 @@ def platt(
     lr = LogisticRegression(
         featuresCol="_x", labelCol="_y", weightCol="_w", regParam=reg, standardization=False
     )
-    m = reloaded(lr.fit(data), LogisticRegressionModel)
+    m = without_summary(lr.fit(data))
     return float(m.coefficients[0]), float(m.intercept)
 
 
