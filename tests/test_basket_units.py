@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pytest
 from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
@@ -387,3 +388,32 @@ def test_open_carts_and_their_completions(spark):
         f"{N.SCORE} double, {N.REASON} string",
     )
     assertDataFrameEqual(got, expected)
+
+
+def test_recommend_bought_together_neighbours_by_hand(spark):
+    """The recommender's bought-together source: the basket job's score over the same
+    baskets, indexed by the recommender's catalogue (d is not in it and drops out)."""
+    from lakecart.recommend.models import basket_neighbours
+
+    rows = [(o, i, T0, False) for o, items in BASKETS.items() for i in items]
+    rows += [("R1", "a", T0, True), ("R1", "b", T0, True)]  # a return: not a basket
+    rows += [
+        ("L1", "a", dt.datetime(2024, 3, 2), False),
+        ("L1", "c", dt.datetime(2024, 3, 2), False),
+    ]
+    orders = spark.createDataFrame(
+        rows,
+        f"{N.ORDER_ID} string, {N.ITEM_ID} string, {N.ORDER_TS} timestamp, {N.IS_RETURN} boolean",
+    )  # L1 is after the cut: never read
+    items = spark.createDataFrame([("a", 0), ("b", 1), ("c", 2)], f"{N.ITEM_ID} string, _i int")
+    cfg = BasketConfig(shrinkages=[2.0], popularity_exponents=[0.0], half_lives=[0.0], days=None)
+    nb = basket_neighbours(orders, None, items, AS_OF, cfg, k=5, n_items=3)
+    n, count = 7, {"a": 5, "b": 5, "c": 4}
+    co = {("a", "b"): 4, ("a", "c"): 3, ("b", "c"): 3}
+    idx = {"a": 0, "b": 1, "c": 2}
+    for (x, y), c in co.items():
+        for s, d in ((x, y), (y, x)):  # (co + 2 p(d)) / (n(s) + 2)
+            want = (c + 2 * count[d] / n) / (count[s] + 2)
+            got = nb.lookup(np.array([idx[s]]), np.array([idx[d]]))[0]
+            assert got == pytest.approx(want, rel=1e-6), (s, d)
+    assert nb.idx.shape == (3, 5) and ((nb.idx >= 0).sum(axis=1) == 2).all()

@@ -152,3 +152,22 @@ def test_top_n_orders_ties_by_index(n):
     idx, vals = core.top_n(total, n)
     want = [1, 4, 0, 2, -1][: min(n, 5)]
     assert idx[0].tolist() == want
+
+
+def test_bought_together_source_scores_and_explains_by_the_basket_partner():
+    items = np.array(["a", "b", "c", "d"], dtype=object)
+    # same-order scores: a -> b 0.6, a -> d 0.2, c -> d 0.8 (nothing else)
+    bt = np.zeros((4, 4))
+    bt[0, 1], bt[0, 3], bt[2, 3] = 0.6, 0.2, 0.8
+    model = ItemModel(
+        items, np.ones(4, bool), np.zeros(4, np.float32), basket=Neighbours.from_dense(bt, 2)
+    )
+    assert model.has(core.BASKET) and not model.has(ITEM_CF)
+    block = _block(["u"], [None], [[(0, 1.0), (2, 1.0)]])  # bought a and c
+    out = core.score_block(model, block, {"t": {core.BASKET: 1.0}}, 3, explain=True)
+    out = out.sort_values(core.OUT_RANK)
+    # raw: b = 0.6 (from a), d = 0.2 + 0.8 = 1.0 (mostly from c); normalised by the best (d)
+    assert out[core.OUT_ITEM].tolist() == ["d", "b"]
+    np.testing.assert_allclose(out[core.OUT_SCORE].to_numpy(), [1.0, 0.6], rtol=1e-6)
+    assert out[core.OUT_SOURCE].tolist() == [core.BASKET, core.BASKET]
+    assert out[core.OUT_WHY].tolist() == ["c", "a"]

@@ -208,3 +208,31 @@ def test_spark_block_scorer_equals_numpy_brute_force(spark):
         order = [j for j in np.lexsort((np.arange(n_items), -s)) if j not in hist[u]][:n]
         mine = got[got[N.USER_ID] == f"u{u}"].sort_values(N.RANK)
         assert mine[N.ITEM_ID].tolist() == [f"i{j}" for j in order]
+
+
+def test_bought_together_rows_publish_as_item_cf_with_an_often_bought_with_reason(spark):
+    from pyspark.testing import assertDataFrameEqual
+
+    from lakecart.recommend import core, outputs
+
+    scored = spark.createDataFrame(
+        [
+            ("u1", 1, "b", 0.9, core.BASKET, "a"),
+            ("u1", 2, "c", 0.5, core.BASKET, None),
+            ("u1", 3, "d", 0.4, core.ITEM_CF, "a"),
+        ],
+        f"{N.USER_ID} string, {N.RANK} int, {N.ITEM_ID} string, {N.SCORE} double, "
+        f"{N.SOURCE} string, {core.OUT_WHY} string",
+    )
+    products = spark.createDataFrame([("a", "Red mug")], f"{N.ITEM_ID} string, {N.TITLE} string")
+    got = outputs.personalised(scored, products, purchases=True)
+    expected = spark.createDataFrame(
+        [
+            ("u1", 1, "b", 0.9, "item_cf", "often bought with Red mug"),
+            ("u1", 2, "c", 0.5, "item_cf", "often bought with items in your history"),
+            ("u1", 3, "d", 0.4, "item_cf", "bought together with Red mug"),
+        ],
+        f"{N.USER_ID} string, {N.RANK} int, {N.ITEM_ID} string, {N.SCORE} double, "
+        f"{N.SOURCE} string, {N.REASON} string",
+    )
+    assertDataFrameEqual(got, expected)

@@ -207,6 +207,10 @@ class RecommendConfig:
         content_max_df: Terms in more than this share of items are not used to pair items
             in the TF-IDF similarity (they weigh little and pair almost everything).
         blend_step: Grid step of the ALS / item-CF share of the hybrid.
+        basket_weights: Weights of the bought-together source (items bought in the same
+            order, scored as the basket job scores them, over the baskets ``basket.*``
+            defines) tried on top of the chosen hybrid; it joins the hybrid only when one
+            of them raises validation NDCG. Empty: the source is off.
         min_users: Fewer users with interactions than this: the job skips.
         min_items: Fewer items with interactions than this: the job skips.
     """
@@ -236,6 +240,7 @@ class RecommendConfig:
     cf_max_user_items: int = 300
     content_max_df: float = 0.05
     blend_step: float = 0.25
+    basket_weights: list[float] = field(default_factory=lambda: [0.1, 0.3, 1.0])
     min_users: int = 10
     min_items: int = 10
 
@@ -267,6 +272,8 @@ class RecommendConfig:
             raise ConfigError("recommend.content_max_df: must be in (0, 1]")
         if not 0.0 < self.blend_step <= 1.0:
             raise ConfigError("recommend.blend_step: must be in (0, 1]")
+        if any(w <= 0 for w in self.basket_weights):
+            raise ConfigError("recommend.basket_weights: must be > 0 (an empty list: off)")
         lists = {
             "als_ranks": self.als_ranks,
             "als_reg_params": self.als_reg_params,

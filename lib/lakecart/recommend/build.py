@@ -129,6 +129,7 @@ def run_recommend(
                 # users the saved model does not know get new indices (no ALS factors)
                 st.update(version=model_version, items=len(item_ids))
             version = model_version
+            # the saved model holds its own bought-together lists: none recomputed
             c = Context(spark, rc, inputs, item_ids, items, users, model.content, ctx)
             new_users = (
                 final_split.train.select(N.USER_ID).distinct().join(users, N.USER_ID, "left_anti")
@@ -151,7 +152,7 @@ def run_recommend(
                     inputs.silver.products, items, rc.cf_top_k, rc.content_max_df, len(item_ids)
                 )
                 st.update(mode=mode, items=len(item_ids), content=content is not None)
-            c = Context(spark, rc, inputs, item_ids, items, users, content, ctx)
+            c = Context(spark, rc, inputs, item_ids, items, users, content, ctx, config.basket)
             val, hold = splits[0], splits[1]
             with ctx.stage("recommend: validation data") as st:
                 fv = train.fit_base(c, val)

@@ -25,7 +25,8 @@ ALS = "als"
 ITEM_CF = "item_cf"
 CONTENT = "content"
 POPULAR = "popular"
-SOURCES = (ALS, ITEM_CF, CONTENT, POPULAR)
+BASKET = "bought_together"  # same-basket co-occurrence (orders), lakecart.basket's score
+SOURCES = (ALS, ITEM_CF, CONTENT, POPULAR, BASKET)
 
 # columns of a user block (input of score_block)
 U_ID = "user_id"
@@ -142,6 +143,7 @@ class ItemModel:
         cf_dense: ``(n_items, n_items)`` item-to-item weights (EASE), or None.
         cf: Top-K item-to-item co-occurrence similarities, or None.
         content: Top-K content (TF-IDF) similarities, or None.
+        basket: Top-K bought-together scores (items of the same order), or None.
     """
 
     item_ids: np.ndarray
@@ -151,6 +153,7 @@ class ItemModel:
     cf_dense: np.ndarray | None = None
     cf: Neighbours | None = None
     content: Neighbours | None = None
+    basket: Neighbours | None = None
 
     @property
     def n_items(self) -> int:
@@ -165,6 +168,8 @@ class ItemModel:
             return self.cf_dense is not None or self.cf is not None
         if source == CONTENT:
             return self.content is not None
+        if source == BASKET:
+            return self.basket is not None
         return source == POPULAR
 
 
@@ -228,6 +233,8 @@ def source_scores(
             out[ITEM_CF] = model.cf.scores(rows, items, ws, b)
     if CONTENT in sources and model.content is not None:
         out[CONTENT] = model.content.scores(rows, items, ws, b)
+    if BASKET in sources and model.basket is not None:
+        out[BASKET] = model.basket.scores(rows, items, ws, b)
     if POPULAR in sources:
         out[POPULAR] = np.broadcast_to(model.popularity.astype(np.float64), (b, n))
     return out
@@ -277,6 +284,8 @@ def _why(model: ItemModel, source: str, hist: np.ndarray, hist_w: np.ndarray, it
         sims = sims * hist_w
     elif source == CONTENT and model.content is not None:
         sims = model.content.lookup(hist, np.full(len(hist), item)) * hist_w
+    elif source == BASKET and model.basket is not None:
+        sims = model.basket.lookup(hist, np.full(len(hist), item)) * hist_w
     elif source == ALS and model.item_factors is not None:
         f = model.item_factors
         v = f[item]

@@ -6,6 +6,7 @@ and popularity. Each returns item-side coefficients (item-sized numpy arrays) fo
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -17,6 +18,9 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from lakecart import names as N
+from lakecart.basket.baskets import basket_lines, capped_lines
+from lakecart.basket.pairs import bought_together, counted_pairs, default_shape
+from lakecart.config import BasketConfig
 from lakecart.ml import task_slots
 from lakecart.recommend.core import Neighbours, ease
 from lakecart.recommend.data import I_IDX, TS, U_IDX
@@ -190,6 +194,48 @@ def neighbours_spark(
         top[I_IDX].to_numpy(np.int64),
         top["_j"].to_numpy(np.int64),
         top["_s"].to_numpy(np.float64),
+        n_items,
+        k,
+    )
+
+
+def basket_neighbours(
+    orders: DataFrame,
+    products: DataFrame | None,
+    items: DataFrame,
+    cut: dt.date,
+    bc: BasketConfig,
+    k: int,
+    n_items: int,
+) -> Neighbours | None:
+    """Bought-together neighbours from the baskets (orders) before ``cut``: the basket job's
+    score (:mod:`lakecart.basket.pairs`, P(b | a) shrunk toward b's basket share, in its
+    default shape) over the same baskets (``basket.days`` before ``cut``, non-merchandise
+    and oversized baskets handled as the basket job does), top ``k`` per item, indexed by
+    the recommender's ``items`` (``item_id, _i``). Only the ``n_items x k`` result reaches
+    the driver; None when no two catalogue items share a basket."""
+    start = cut - dt.timedelta(days=bc.days) if bc.days else None
+    lines = basket_lines(orders, products, start, cut, bc.exclude_categories, bc.exclude_items)
+    lines = capped_lines(lines, bc.max_basket_items, bc.seed)
+    shape = default_shape(bc.shrinkages, bc.popularity_exponents, bc.half_lives)
+    half_lives = [shape.half_life]
+    lists = bought_together(
+        counted_pairs(lines, cut, half_lives, bc.candidate_pool), shape, half_lives, k
+    )
+    src = items.select(N.ITEM_ID, I_IDX)
+    dst = items.select(F.col(N.ITEM_ID).alias(N.OTHER_ITEM_ID), F.col(I_IDX).alias("_j"))
+    top = (
+        lists.join(src, N.ITEM_ID)
+        .join(dst, N.OTHER_ITEM_ID)
+        .select(I_IDX, "_j", N.SCORE)
+        .toPandas()
+    )
+    if not len(top):
+        return None
+    return Neighbours.from_pairs(
+        top[I_IDX].to_numpy(np.int64),
+        top["_j"].to_numpy(np.int64),
+        top[N.SCORE].to_numpy(np.float64),
         n_items,
         k,
     )

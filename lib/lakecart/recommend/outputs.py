@@ -4,7 +4,8 @@
   (``all``), per country (``country:<name>``) and per category (``category:<name>``).
 * ``gold.recommendations``: the hybrid's top-N for every user with history (the source
   column names the blend component that contributed most to the row's score, and the
-  reason names the history item behind it), and the popular list of their country for
+  reason names the history item behind it: "often bought with <title>" for the
+  bought-together source, published as ``item_cf``), and the popular list of their country for
   known users without history.
 * ``gold.similar_items``: top-K per item by ALS factor cosine, co-occurrence cosine and
   TF-IDF content cosine.
@@ -118,6 +119,11 @@ def reason_text(source: Column, why_title: Column, purchases: bool) -> Column:
             ),
         )
         .when(
+            (source == core.BASKET) & why_title.isNotNull(),
+            F.concat(F.lit("often bought with "), why_title),
+        )
+        .when(source == core.BASKET, F.lit("often bought with items in your history"))
+        .when(
             (source == core.ALS) & why_title.isNotNull(),
             F.concat(F.lit("matches your taste for "), why_title),
         )
@@ -147,9 +153,16 @@ def personalised(scored: DataFrame, products: DataFrame | None, purchases: bool)
         N.RANK,
         N.ITEM_ID,
         N.SCORE,
-        N.SOURCE,
+        published_source(F.col(N.SOURCE)).alias(N.SOURCE),
         reason_text(F.col(N.SOURCE), why, purchases).alias(N.REASON),
     )
+
+
+def published_source(source: Column) -> Column:
+    """The ``source`` value SPEC section 4 allows: bought-together (same-order
+    co-occurrence) is published as ``item_cf``, the item-to-item family it belongs to; its
+    reason ("often bought with <title>") tells it apart."""
+    return F.when(source == core.BASKET, F.lit(core.ITEM_CF)).otherwise(source)
 
 
 def cold_start(

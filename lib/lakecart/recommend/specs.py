@@ -24,7 +24,9 @@ RECOMMENDATIONS = gold_spec(
         Col(
             N.SOURCE,
             S,
-            "source that produced the row: als, item_cf, content, popular or hybrid",
+            "source that produced the row: als, item_cf (co-occurrence in histories, or in"
+            " the same order when the reason says 'often bought with'), content, popular or"
+            " hybrid",
             False,
         ),
         Col(

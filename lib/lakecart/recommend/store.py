@@ -1,8 +1,8 @@
 """Saving and loading a fitted recommender under ``lakecart.gold.model_path``.
 
 A model version folder holds ``als/`` (the MLlib ALSModel), ``items/`` (Parquet: one row
-per item with its popularity, activity, factors, item-to-item row or neighbours and content
-neighbours), ``users/`` (the user id -> ALS index map) and ``choice/`` (JSON: the chosen
+per item with its popularity, activity, factors, item-to-item row or neighbours, content
+and bought-together neighbours), ``users/`` (the user id -> ALS index map) and ``choice/`` (JSON: the chosen
 hyperparameters and hybrid weights). Everything goes through Spark, so the folder may be
 on any file system Spark writes to.
 """
@@ -21,7 +21,8 @@ from lakecart.recommend.data import I_IDX
 
 _ITEMS_SCHEMA = (
     "_i int, item_id string, allowed boolean, popularity float, factors array<float>, "
-    "cf_row array<float>, cf_idx array<int>, cf_val array<float>, ct_idx array<int>, ct_val array<float>"
+    "cf_row array<float>, cf_idx array<int>, cf_val array<float>, ct_idx array<int>, ct_val array<float>, "
+    "bt_idx array<int>, bt_val array<float>"
 )
 
 
@@ -46,6 +47,8 @@ def save(
             "cf_val": _rows(None if model.cf is None else model.cf.val, n),
             "ct_idx": _rows(None if model.content is None else model.content.idx, n),
             "ct_val": _rows(None if model.content is None else model.content.val, n),
+            "bt_idx": _rows(None if model.basket is None else model.basket.idx, n),
+            "bt_val": _rows(None if model.basket is None else model.basket.val, n),
         }
     )
     key = "spark.sql.execution.arrow.pyspark.enabled"
@@ -74,6 +77,8 @@ def load(spark: SparkSession, path: str) -> tuple[ItemModel, ALSModel, DataFrame
     pdf = spark.read.parquet(f"{path}/items").toPandas().sort_values(I_IDX)  # item-sized
     cf_idx = _stack(pdf["cf_idx"], np.int32)
     ct_idx = _stack(pdf["ct_idx"], np.int32)
+    # versions saved before the bought-together source have no bt_* columns
+    bt_idx = _stack(pdf["bt_idx"], np.int32) if "bt_idx" in pdf else None
     model = ItemModel(
         item_ids=pdf["item_id"].to_numpy(dtype=object),
         allowed=pdf["allowed"].to_numpy(bool),
@@ -82,6 +87,7 @@ def load(spark: SparkSession, path: str) -> tuple[ItemModel, ALSModel, DataFrame
         cf_dense=_stack(pdf["cf_row"], np.float32),
         cf=None if cf_idx is None else Neighbours(cf_idx, _stack(pdf["cf_val"], np.float32)),
         content=None if ct_idx is None else Neighbours(ct_idx, _stack(pdf["ct_val"], np.float32)),
+        basket=None if bt_idx is None else Neighbours(bt_idx, _stack(pdf["bt_val"], np.float32)),
     )
     als = ALSModel.load(f"{path}/als")
     users = spark.read.parquet(f"{path}/users")

@@ -5,7 +5,8 @@
    first value of each candidate list (then the best value of every dimension together),
    the item-to-item method (EASE with a few regularisations, cosine, jaccard...), then the
    hybrid weights (ALS / item-CF share on a grid, then small popularity and content
-   weights) — all by NDCG@k on the validation truth.
+   weights, then the bought-together source of purchase data on top, kept only when it
+   helps) — all by NDCG@k on the validation truth.
 2. **Holdout** (the last period before as_of): the chosen models refitted on the data
    before it, every model and the popularity baseline evaluated the same way
    (:mod:`lakecart.recommend.evaluate`).
@@ -27,10 +28,18 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakecart import names as N
-from lakecart.config import RecommendConfig
+from lakecart.config import BasketConfig, RecommendConfig
 from lakecart.gold import Metric
 from lakecart.recommend import core, models
-from lakecart.recommend.core import ALS, CONTENT, ITEM_CF, POPULAR, ItemModel, Neighbours
+from lakecart.recommend.core import (
+    ALS,
+    BASKET,
+    CONTENT,
+    ITEM_CF,
+    POPULAR,
+    ItemModel,
+    Neighbours,
+)
 from lakecart.recommend.data import I_IDX, Inputs, Split, indexed, item_stats, out_of_stock
 from lakecart.recommend.evaluate import beyond_accuracy_metrics, per_user_ranking
 from lakecart.recommend.models import AlsParams
@@ -89,6 +98,7 @@ class Context:
         users: DataFrame,
         content: Neighbours | None,
         ctx: RunContext,
+        basket: BasketConfig | None = None,
     ) -> None:
         self.spark = spark
         self.rc = rc
@@ -98,6 +108,7 @@ class Context:
         self.users = users
         self.content = content
         self.ctx = ctx
+        self.basket = basket  # baskets of the bought-together source (None: source off)
 
     @property
     def n_items(self) -> int:
@@ -187,6 +198,11 @@ def fit_base(c: Context, split: Split) -> Fitted:
         pop[idx] = pdf["recent_users"].to_numpy(np.float64) + all_u / (all_u.max() + 1.0)
         allowed[idx] = pdf["active"].to_numpy(bool)
     model = ItemModel(c.item_ids, allowed, pop.astype(np.float32), content=c.content)
+    orders = c.inputs.silver.orders
+    if c.basket is not None and rc.basket_weights and orders is not None:
+        model.basket = models.basket_neighbours(
+            orders, c.inputs.silver.products, c.items, split.cut, c.basket, rc.cf_top_k, n
+        )
     pairs = counts = gram = None
     if c.dense:
         gram = models.gram_matrix(train_idx, rc.cf_max_user_items, n)
@@ -418,12 +434,26 @@ def tune(c: Context, f: Fitted) -> Choice:
             scores.update({f"hybrid {extra[k]}": v for k, v in res2.items()})
         scores.update({f"hybrid {blends[k]}": v for k, v in res.items()})
         st.update(best=f"{best:.4f}", weights=blend)
+    # bought-together on top of the chosen blend: kept only when validation improves
+    if both.has(BASKET) and rc.basket_weights:
+        with c.ctx.stage("recommend: tune bought_together") as st:
+            cands = {f"t{i}": {**blend, BASKET: float(w)} for i, w in enumerate(rc.basket_weights)}
+            cands[BASKET] = {BASKET: 1.0}
+            res3 = _eval_blends(c, f, both, als, cands)
+            alone = res3.pop(BASKET)
+            scores[BASKET] = alone
+            best_t = max(res3, key=lambda k: (res3[k], -int(k[1:])))
+            scores.update({f"hybrid {cands[k]}": v for k, v in res3.items()})
+            kept = res3[best_t] > best
+            if kept:
+                blend, best = cands[best_t], res3[best_t]
+            st.update(alone=f"{alone:.4f}", best=f"{best:.4f}", kept=kept, weights=blend)
     return Choice(als_p, cf, blend, scores)
 
 
 def single_blends(model: ItemModel, blend: Mapping[str, float]) -> dict[str, dict[str, float]]:
     """The models evaluated side by side: each source alone and the hybrid."""
-    out = {s: {s: 1.0} for s in (ALS, ITEM_CF, CONTENT, POPULAR) if model.has(s)}
+    out = {s: {s: 1.0} for s in (ALS, ITEM_CF, CONTENT, BASKET, POPULAR) if model.has(s)}
     out[HYBRID] = dict(blend)
     return out
 
