@@ -236,3 +236,40 @@ def test_bought_together_rows_publish_as_item_cf_with_an_often_bought_with_reaso
         f"{N.SOURCE} string, {N.REASON} string",
     )
     assertDataFrameEqual(got, expected)
+
+
+def test_saved_model_keeps_its_bought_together_neighbours(spark, tmp_root):
+    """store.save / store.load round trip of an item model with every item-side part,
+    the bought-together neighbours included (a kept source must re-score the same)."""
+    import numpy as np
+    from pyspark.ml.recommendation import ALS
+
+    from lakecart.recommend import core, store
+
+    ratings = spark.createDataFrame(
+        [(0, 0, 1.0), (0, 1, 1.0), (1, 1, 1.0), (1, 2, 1.0)], "_u int, _i int, _c float"
+    )
+    als = ALS(rank=2, maxIter=1, implicitPrefs=True, userCol="_u", itemCol="_i", ratingCol="_c")
+    als_model = als.setSeed(1).fit(ratings)
+    bt = np.array([[0, 0.5, 0.1], [0.4, 0, 0], [0, 0.9, 0]])
+    model = core.ItemModel(
+        np.array(["a", "b", "c"], dtype=object),
+        np.array([True, True, False]),
+        np.array([3.0, 2.0, 1.0], np.float32),
+        item_factors=np.arange(6, dtype=np.float32).reshape(3, 2),
+        cf=core.Neighbours.from_dense(bt.T, 2),
+        basket=core.Neighbours.from_dense(bt, 2),
+    )
+    users = spark.createDataFrame([("u0", 0), ("u1", 1)], f"{N.USER_ID} string, _u int")
+    path = str(tmp_root / "saved_recommender")
+    store.save(spark, path, model, als_model, users, {"blend": {core.BASKET: 1.0}})
+    got, _, _, choice = store.load(spark, path)
+    assert choice == {"blend": {core.BASKET: 1.0}}
+    assert got.item_ids.tolist() == ["a", "b", "c"] and got.allowed.tolist() == [True, True, False]
+    assert got.content is None and got.cf_dense is None
+    for name in ("cf", "basket"):
+        np.testing.assert_array_equal(getattr(got, name).idx, getattr(model, name).idx)
+        np.testing.assert_allclose(getattr(got, name).val, getattr(model, name).val)
+    # the hand-set scores survive: a -> b 0.5, c -> b 0.9, b -> a 0.4
+    src, dst = np.array([0, 2, 1]), np.array([1, 1, 0])
+    np.testing.assert_allclose(got.basket.lookup(src, dst), [0.5, 0.9, 0.4], rtol=1e-6)

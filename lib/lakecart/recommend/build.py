@@ -160,6 +160,10 @@ def run_recommend(
                 st.update(cut=val.cut.isoformat(), truth=ok)
             choice = train.tune(c, fv) if ok else train.default_choice(rc, c.dense)
             train.release(fv)
+            if core.BASKET in choice.scores:
+                summary["validation_ndcg_bought_together"] = round(choice.scores[core.BASKET], 4)
+            if core.BASKET not in choice.blend:
+                c.basket = None  # validation left bought-together out: not refitted
             if ok:
                 for name, s in choice.scores.items():
                     log.debug("validation %s %.4f", name, s)
