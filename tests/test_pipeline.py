@@ -16,11 +16,22 @@ from lakecart.schemas import DATA_QUALITY, RUNS, SILVER
 from tests.helpers import run_cli, table_versions
 
 SMALL = ["--set", "generate.days=120", "--set", "spark.shuffle_partitions=2"]
+# the end-to-end test checks that every stage runs and hands its tables on, not which
+# candidate wins: one candidate per model search (each stage's own tests cover the grids)
+ONE_CANDIDATE = [
+    "--set", "recommend.als_reg_params=[2.0]",
+    "--set", "recommend.als_alphas=[10.0]",
+    "--set", "recommend.cf_similarities=[ease]",
+    "--set", "recommend.ease_factors=[10.0]",
+    "--set", "forecast.backtest_cutoffs=2",
+    "--set", "sentiment.c_values=[4.0]",
+    "--set", "support.c_values=[10.0]",
+]  # fmt: skip
 
 
 def test_pipeline_on_small_synthetic_shop(spark, lake, capsys):
     cfg, lh = lake
-    code, err = run_cli("pipeline", ["--lakehouse", cfg.lakehouse.root, *SMALL])
+    code, err = run_cli("pipeline", ["--lakehouse", cfg.lakehouse.root, *SMALL, *ONE_CANDIDATE])
     assert code == 0, err
     out = capsys.readouterr().out
     assert "lakecart pipeline summary" in out and "silver.orders" in out
