@@ -5,8 +5,8 @@
 * ``gold.recommendations``: the hybrid's top-N for every user with history (the source
   column names the blend component that contributed most to the row's score, and the
   reason names the history item behind it: "often bought with <title>" for the
-  bought-together source, published as ``item_cf``), and the popular list of their country for
-  known users without history.
+  bought-together source, published as ``item_cf``), and the popular list of their
+  country for known users without history.
 * ``gold.similar_items``: top-K per item by ALS factor cosine, co-occurrence cosine and
   TF-IDF content cosine.
 """

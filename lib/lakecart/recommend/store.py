@@ -2,9 +2,9 @@
 
 A model version folder holds ``als/`` (the MLlib ALSModel), ``items/`` (Parquet: one row
 per item with its popularity, activity, factors, item-to-item row or neighbours, content
-and bought-together neighbours), ``users/`` (the user id -> ALS index map) and ``choice/`` (JSON: the chosen
-hyperparameters and hybrid weights). Everything goes through Spark, so the folder may be
-on any file system Spark writes to.
+and bought-together neighbours), ``users/`` (the user id -> ALS index map) and
+``choice/`` (JSON: the chosen hyperparameters and hybrid weights). Everything goes through
+Spark, so the folder may be on any file system Spark writes to.
 """
 
 from __future__ import annotations

@@ -197,12 +197,13 @@ def fit_base(c: Context, split: Split) -> Fitted:
         all_u = pdf["all_users"].to_numpy(np.float64)
         pop[idx] = pdf["recent_users"].to_numpy(np.float64) + all_u / (all_u.max() + 1.0)
         allowed[idx] = pdf["active"].to_numpy(bool)
-    model = ItemModel(c.item_ids, allowed, pop.astype(np.float32), content=c.content)
     orders = c.inputs.silver.orders
+    basket = None
     if c.basket is not None and rc.basket_weights and orders is not None:
-        model.basket = models.basket_neighbours(
+        basket = models.basket_neighbours(
             orders, c.inputs.silver.products, c.items, split.cut, c.basket, rc.cf_top_k, n
         )
+    model = ItemModel(c.item_ids, allowed, pop.astype(np.float32), content=c.content, basket=basket)
     pairs = counts = gram = None
     if c.dense:
         gram = models.gram_matrix(train_idx, rc.cf_max_user_items, n)
