@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from lakecart.identifiers import is_identifier
+
 
 class ConfigError(ValueError):
     """A configuration key is unknown, missing or has the wrong type."""
@@ -43,6 +45,17 @@ class LakehouseConfig:
     schema_prefix: str = "lakecart"
     use_metastore: bool = False  # true with catalog unset: metastore tables in the default catalog
     models_root: str | None = None  # where fitted models are saved; default <root>/_models
+
+    def __post_init__(self) -> None:
+        # catalog and schema names are spliced into SQL text (CREATE SCHEMA, table names):
+        # only plain identifiers may get there
+        for key in ("catalog", "schema_prefix"):
+            value = getattr(self, key)
+            if value is not None and not is_identifier(value):
+                raise ConfigError(
+                    f"lakehouse.{key}: {value!r} is not a plain identifier "
+                    "(letters, digits and underscore, not starting with a digit)"
+                )
 
 
 @dataclass

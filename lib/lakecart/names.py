@@ -171,6 +171,7 @@ GENERATED_AT = "generated_at"
 RUNNING = "running"
 SUCCEEDED = "succeeded"
 FAILED = "failed"
+ABANDONED = "abandoned"  # a run whose driver died while it was running
 
 # ---------------------------------------------------------------- quarantine reason codes
 R_MALFORMED = "malformed_row"  # wrong number of fields / unterminated quote

@@ -21,6 +21,7 @@ from pyspark.sql import functions as F
 
 from lakecart import names as N
 from lakecart.config import Config
+from lakecart.identifiers import sql_string
 from lakecart.ingest import clean
 from lakecart.ingest import sources as S
 from lakecart.runlog import RunContext
@@ -49,7 +50,7 @@ class EntityResult:
 
 
 def _in_list(paths: list[str]) -> str:
-    return ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+    return ", ".join(sql_string(p) for p in paths)
 
 
 def known_files(lh: Lakehouse, source: str, entities: list[str]) -> dict[str, tuple[int, int]]:
@@ -268,12 +269,14 @@ def ingest(
                     lh.merge(silver, spec)
                 else:
                     lh.replace_where(
-                        silver, spec, f"_source = '{source}' AND _source_file IN ({files_sql})"
+                        silver,
+                        spec,
+                        f"_source = {sql_string(source)} AND _source_file IN ({files_sql})",
                     )
                 lh.replace_where(
                     clean.quarantine_rows(classified, fs.entity, ctx.run_id),
                     QUARANTINE,
-                    f"entity = '{fs.entity}' AND _source_file IN ({files_sql})",
+                    f"entity = {sql_string(fs.entity)} AND _source_file IN ({files_sql})",
                 )
                 results.append(res)
                 st.update(silver=res.silver, quarantine=res.quarantine)
@@ -287,7 +290,7 @@ def ingest(
                 lh.replace_where(
                     bronze,
                     BRONZE[fs.entity],
-                    f"_source = '{source}' AND _source_file IN ({_in_list(res.files)})",
+                    f"_source = {sql_string(source)} AND _source_file IN ({_in_list(res.files)})",
                 )
                 st.update(rows=res.bronze)
         dq = [row for r in results for row in _dq_rows(r, config.ingest.max_reject_share)]
@@ -305,7 +308,7 @@ def _write_dq(lh: Lakehouse, ctx: RunContext, rows: list[tuple]) -> None:
         [(ctx.run_id, *r) for r in rows],
         "run_id string, table string, check string, passed boolean, failed_rows bigint, detail string",
     )
-    lh.replace_where(df, DATA_QUALITY, f"run_id = '{ctx.run_id}'")
+    lh.replace_where(df, DATA_QUALITY, f"run_id = {sql_string(ctx.run_id)}")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -21,10 +21,11 @@ import logging
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakecart import names as N
+from lakecart import selection as SEL
 from lakecart.config import Config
 from lakecart.runlog import RunContext, tracked_run
 from lakecart.schemas import MODEL_METRICS, QUARANTINE, all_specs
@@ -123,8 +124,49 @@ def summary(lh: Lakehouse, run_ids: list[str]) -> str:
                 lines.append(
                     f"{r[N.MODEL]:<22}{(r[N.SPLIT] or ''):<11}{r[N.METRIC]:<12}{r[N.K] or '':>4}{v:>11}  {r[N.BASELINE] or '':<20}{bv:>11}"
                 )
+        lines += published_lines(metrics)
     lines.append("=" * 60)
     return "\n".join(lines)
+
+
+def published_lines(metrics: DataFrame) -> list[str]:
+    """What each stage published and why, from the decision rows of ``lakecart.selection``.
+
+    Args:
+        metrics: ``ops.model_metrics`` rows of the runs to summarise.
+
+    Returns:
+        Summary lines (none when no stage recorded a decision).
+    """
+    rows = (
+        metrics.filter(
+            (F.col(N.METRIC) == SEL.PUBLISHED) | F.col(N.METRIC).startswith(SEL.SELECTION_PREFIX)
+        )
+        .select(N.MODEL, N.METRIC, N.VALUE, N.BASELINE, N.BASELINE_VALUE, N.DATASET, N.SPLIT)
+        .limit(500)  # one decision per stage and target
+        .collect()
+    )
+    by_target: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        target = (r[N.DATASET] or "").rsplit("target=", 1)[-1]
+        by_target.setdefault(target, {})["pub" if r[N.METRIC] == SEL.PUBLISHED else "sel"] = r
+    out = []
+    for target in sorted(by_target):
+        pub, sel = by_target[target].get("pub"), by_target[target].get("sel")
+        if pub is None:
+            continue
+        what = "model" if pub[N.VALUE] == 1.0 else "baseline"
+        text = f"  {target}: {what} {pub[N.MODEL]}"
+        if sel is not None:
+            metric = sel[N.METRIC][len(SEL.SELECTION_PREFIX) :]
+            v = "n/a" if sel[N.VALUE] is None else f"{sel[N.VALUE]:.4f}"
+            b = "n/a" if sel[N.BASELINE_VALUE] is None else f"{sel[N.BASELINE_VALUE]:.4f}"
+            text += (
+                f" ({sel[N.SPLIT] or ''} {metric}: model {sel[N.MODEL]} {v},"
+                f" baseline {sel[N.BASELINE]} {b})"
+            )
+        out.append(text)
+    return ["", "published (model only when it beat its baseline)", *out] if out else []
 
 
 def run(
