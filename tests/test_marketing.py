@@ -92,6 +92,30 @@ def test_ties_are_split_evenly_and_no_effect_is_nan():
     assert np.isnan(UM.share_captured(flat, 0.3)) and np.isnan(UM.qini_coefficient(flat))
 
 
+def test_selection_keeps_the_simple_model_within_its_noise():
+    from lakecart.jobs.marketing import Unit, choose
+
+    unit = Unit("a", ["a", "b"], ["a", "b", "c"], "_x")
+    unit.candidates = {"two_model_logistic": ("two_model", "logistic"), "s_gbt": ("s", "gbt")}
+    scores = {
+        # offer a: the challenger (0.42) is inside the simple model's interval (hi 0.45);
+        # offer b: it is above it (0.50 > 0.40); offer c has no validation rows
+        "two_model_logistic": {
+            "a": {"share_captured": 0.34, "share_captured_hi": 0.45, "qini": 0.01},
+            "b": {"share_captured": 0.30, "share_captured_hi": 0.40, "qini": 0.0},
+        },
+        "s_gbt": {
+            "a": {"share_captured": 0.42, "qini": 0.02},
+            "b": {"share_captured": 0.50, "qini": 0.03},
+        },
+    }
+    # c: best mean validation share, (0.34 + 0.30) / 2 = 0.32 against (0.42 + 0.50) / 2
+    assert choose(unit, scores) == {"a": "two_model_logistic", "b": "s_gbt", "c": "s_gbt"}
+    # without an interval the simple model's point value is the bar
+    del scores["two_model_logistic"]["a"]["share_captured_hi"]
+    assert choose(unit, scores)["a"] == "s_gbt"
+
+
 def test_binned_outcomes_match_rows_and_bootstrap_is_seeded(spark):
     rng = np.random.default_rng(3)
     n = 400

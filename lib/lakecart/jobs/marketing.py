@@ -124,9 +124,13 @@ def _key(m: dict[str, float]) -> tuple[float, float]:
 
 
 def choose(unit: Unit, scores: dict[str, dict[str, dict[str, float]]]) -> dict[str, str]:
-    """The chosen candidate per offer of the unit: best share captured on the offer's
-    validation rows, ties by Qini; offers without validation rows take the candidate with
-    the best mean share over the unit's offers; with no usable metric, the first one."""
+    """The chosen candidate per offer of the unit: the first (simplest) candidate unless
+    another one's share captured on the offer's validation rows lies above the first's
+    bootstrap interval (``share_captured_hi``; without an interval, above its point value),
+    then the best such challenger (ties by Qini): with small effects a validation winner
+    within noise of the simple model rarely carries over. Offers without validation rows
+    take the candidate with the best mean share over the unit's offers; with no usable
+    metric, the first one."""
     first = next(iter(unit.candidates))
     out: dict[str, str] = {}
     for offer in unit.offers:
@@ -134,6 +138,11 @@ def choose(unit: Unit, scores: dict[str, dict[str, dict[str, float]]]) -> dict[s
             unit.candidates,
             key=lambda c: (_key(scores.get(c, {}).get(offer, {})), -list(unit.candidates).index(c)),
         )
+        base = scores.get(first, {}).get(offer, {})
+        bar = _key({"share_captured": base.get("share_captured_hi", base.get("share_captured"))})
+        if best != first and bar[0] != -math.inf:
+            if _key(scores.get(best, {}).get(offer, {}))[0] <= bar[0]:
+                best = first
         if _key(scores.get(best, {}).get(offer, {}))[0] == -math.inf:
             best = ""
         out[offer] = best
@@ -301,11 +310,14 @@ def targets(
             valid = valid_all.filter(F.col(N.OFFER).isin([o for o in unit.offers if o in counts]))
             scores: dict[str, dict[str, dict[str, float]]] = {}
             fitted: dict[str, UpliftModel] = {}
+            first = next(iter(unit.candidates))
             for name, (meta, learner) in unit.candidates.items():
                 with ctx.stage(f"marketing: fit {name}") as st:
                     model = fit_uplift(train, meta, learner, unit.features, cfg)
                     fitted[name] = model
-                    scores[name] = _evaluate(model.predict(valid), UPLIFT_COL, cfg, 0)
+                    scores[name] = _evaluate(
+                        model.predict(valid), UPLIFT_COL, cfg, cfg.bootstrap if name == first else 0
+                    )
                     st.update(
                         **{
                             o[:20]: round(m["share_captured"], 3)
