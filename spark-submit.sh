@@ -63,7 +63,11 @@ build_zip() {
   local zip="$HERE/dist/lakecart.zip"
   mkdir -p "$HERE/dist"
   if [[ ! -f "$zip" ]] || [[ -n "$(find "$HERE/lib/lakecart" -name '*.py' -newer "$zip" -print -quit)" ]]; then
-    (cd "$HERE/lib" && rm -f "$zip.tmp" && "$PY" - "$zip.tmp" <<'PYEOF'
+    # two launches at once each build their own temporary zip and rename it into place
+    # (atomic): a run never reads a zip that another launch is still writing
+    local tmp
+    tmp="$(mktemp "$HERE/dist/lakecart.zip.XXXXXX")"
+    (cd "$HERE/lib" && "$PY" - "$tmp" <<'PYEOF'
 import sys, zipfile, pathlib
 out = sys.argv[1]
 with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
@@ -71,7 +75,7 @@ with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         if p.is_file() and "__pycache__" not in p.parts:
             z.write(p, p.as_posix())
 PYEOF
-    ) && mv "$HERE/dist/lakecart.zip.tmp" "$zip"
+    ) && mv -f "$tmp" "$zip" || { rm -f "$tmp"; exit 2; }
   fi
   echo "$zip"
 }
