@@ -92,6 +92,15 @@ class GenerateConfig:
     start_date: str = "2023-01-02"
     days: int = 730
     landing_format: str = "csv"  # csv | parquet | json
+    profile: str = "default"  # default | longtail (one year, one-off buyers, long-tail catalogue)
+
+    def __post_init__(self) -> None:
+        from lakecart.names import GEN_PROFILES
+
+        if self.profile not in GEN_PROFILES:
+            raise ConfigError(
+                f"generate.profile: expected one of {', '.join(GEN_PROFILES)}, got {self.profile!r}"
+            )
 
 
 @dataclass

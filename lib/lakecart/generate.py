@@ -1792,6 +1792,7 @@ def generate_landing(
     *,
     customers: int | None = None,
     items: int | None = None,
+    profile: str = N.GEN_PROFILE_DEFAULT,
 ) -> dict[str, int]:
     """Write a synthetic shop to out_dir in the landing format; return rows written per entity.
 
@@ -1810,15 +1811,24 @@ def generate_landing(
         fmt: ``csv``, ``parquet`` or ``json``.
         customers: Override the number of customers (small shops for tests).
         items: Override the number of items.
+        profile: ``default`` (this module's shop) or ``longtail`` (the one-year long-tail
+            marketplace of :mod:`lakecart.generate_longtail`, which ignores ``days``,
+            ``customers`` and ``items``).
 
     Returns:
         Rows written per entity name.
 
     Raises:
-        ValueError: on an unknown format or an invalid size.
+        ValueError: on an unknown format or profile, or an invalid size.
     """
     if fmt not in FORMATS:
         raise ValueError(f"fmt must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if profile == N.GEN_PROFILE_LONGTAIL:
+        from lakecart import generate_longtail
+
+        return generate_longtail.generate_landing(spark, out_dir, scale, seed, start_date, fmt)
+    if profile != N.GEN_PROFILE_DEFAULT:
+        raise ValueError(f"profile must be one of {', '.join(N.GEN_PROFILES)}, got {profile!r}")
     world = World(
         scale=scale, seed=seed, start_date=start_date, days=days, customers=customers, items=items
     )

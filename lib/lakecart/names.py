@@ -523,3 +523,8 @@ PURCHASE_SESSIONS = "purchase_sessions"
 VIEW_TO_CART = "view_to_cart"
 CART_TO_PURCHASE = "cart_to_purchase"
 CONVERSION_RATE = "conversion_rate"
+
+# ---------------------------------------------------------------- generate profiles (issue 22): add names here
+GEN_PROFILE_DEFAULT = "default"  # the demo shop: two years, repeat customers, all entities
+GEN_PROFILE_LONGTAIL = "longtail"  # one year, one-off buyers, a long-tail catalogue
+GEN_PROFILES = (GEN_PROFILE_DEFAULT, GEN_PROFILE_LONGTAIL)

@@ -1,5 +1,7 @@
 """generate --scale N --seed K: write a synthetic shop in the canonical landing format
-(all nine entities) under <lakehouse>/landing/, then ingest it.
+(every shop entity; with ``generate.profile=longtail`` the one-year long-tail marketplace of
+:mod:`lakecart.generate_longtail`: orders, products, customers, events) under
+<lakehouse>/landing/, then ingest it.
 
 The same scale and seed give the same data; when that landing folder is already complete
 it is not written again, so a re-run changes no table.
@@ -26,8 +28,10 @@ MARKER = "_lakecart_generated.json"
 
 
 def landing_dir(config: Config, scale: int, seed: int) -> str:
-    """Where the synthetic shop for (scale, seed) lands."""
-    return f"{config.lakehouse.root.rstrip('/')}/landing/synthetic-s{scale}-seed{seed}"
+    """Where the synthetic shop for (scale, seed) and ``generate.profile`` lands."""
+    profile = config.generate.profile
+    kind = "" if profile == N.GEN_PROFILE_DEFAULT else f"-{profile}"
+    return f"{config.lakehouse.root.rstrip('/')}/landing/synthetic{kind}-s{scale}-seed{seed}"
 
 
 def _read_marker(spark: SparkSession, path: str) -> dict[str, Any] | None:
@@ -69,6 +73,8 @@ def generate(
         "days": g.days,
         "format": g.landing_format,
     }
+    if g.profile != N.GEN_PROFILE_DEFAULT:  # default-profile markers written before stay valid
+        params.update(profile=g.profile, days=None)
     out = landing_dir(config, scale, seed)
     t0 = time.perf_counter()
     with ctx.stage("generate") as st:
@@ -85,6 +91,7 @@ def generate(
                 start_date=g.start_date,
                 days=g.days,
                 fmt=g.landing_format,
+                profile=g.profile,
             )
             _write_marker(spark, out, {"params": params, "rows": rows})
             st.update(**{k: v for k, v in rows.items()})
