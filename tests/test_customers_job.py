@@ -20,6 +20,7 @@ from lakecart.customers.specs import CUSTOMER_CLUSTERS, CUSTOMER_SCORES, CUSTOME
 from lakecart.jobs.customers import build
 from lakecart.runlog import tracked_run
 from lakecart.schemas import MODEL_METRICS, SILVER
+from lakecart.selection import PUBLISHED
 from lakecart.tables import Lakehouse
 
 START = dt.date(2023, 1, 2)
@@ -144,7 +145,7 @@ def test_publishes_every_customer_with_an_order_before_as_of(runs):
 
 
 def test_metrics_sit_beside_their_baselines(runs):
-    (lh, ctx, _), _, _ = runs
+    (lh, ctx, result), _, _ = runs
     m = lh.read(MODEL_METRICS).filter(F.col(N.RUN_ID) == ctx.run_id)
     main = m.filter(F.col(N.SPLIT) == N.SPLIT_VALIDATION)
     for model, metric, baseline in [
@@ -152,6 +153,9 @@ def test_metrics_sit_beside_their_baselines(runs):
         (N.M_CHURN, "auc", N.B_RFM_SCORE),
         (N.M_CHURN, "pr_auc", N.B_RECENCY),
         (N.M_CHURN, "brier", N.B_RECENCY_CALIBRATED),
+        (N.M_CHURN, "auc", N.B_RECENCY_CALIBRATED),
+        (N.M_CHURN, "brier", N.B_BASE_RATE),
+        (N.M_PROPENSITY, "brier", N.B_BASE_RATE),
         (N.M_PROPENSITY, "auc", N.B_RECENCY),
         (N.M_CLV, "mae", N.B_PREV_SPEND),
         (N.M_CLV, "rmse", N.B_PREV_SPEND),
@@ -169,6 +173,14 @@ def test_metrics_sit_beside_their_baselines(runs):
     }
     assert {"main_country=FR", "main_country=DE"} <= groups
     assert main.filter(F.col(N.METRIC) == "reliability_observed").count() > 0
+    # one decision per score, naming what was published; the job's result says the same
+    decisions = main.filter(F.col(N.METRIC) == PUBLISHED).collect()
+    targets = {r[N.DATASET].split("target=")[1].split()[0]: r[N.MODEL] for r in decisions}
+    assert targets == result["published"]
+    assert set(targets) == {N.TARGET_CHURN, N.TARGET_PROPENSITY, N.TARGET_CLV}
+    assert targets[N.TARGET_CHURN] in (N.M_CHURN, N.B_RECENCY_CALIBRATED, N.B_BASE_RATE)
+    assert targets[N.TARGET_CLV] in CLV_CANDIDATES
+    assert len(result["why"]) == 3
 
 
 def test_data_after_as_of_changes_nothing_and_ids_are_pseudonymised(spark, runs):

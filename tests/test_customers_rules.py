@@ -354,4 +354,6 @@ def test_config_validation():
         load_config(overrides=["customers.value_tier_quantiles=[0.9, 0.5]"])
     with pytest.raises(ConfigError, match="clusters_k_min"):
         load_config(overrides=["customers.clusters_k_min=1"])
+    with pytest.raises(ConfigError, match="selection_z"):
+        load_config(overrides=["customers.selection_z=-1"])
     assert load_config().customers == CustomersConfig()

@@ -478,6 +478,11 @@ class CustomersConfig:
             ``ops.model_metrics``.
         fairness_min_group: Groups with fewer customers are pooled into ``other``.
         reliability_bins: Equal-width probability bins of the reliability table.
+        selection_z: Normal quantile of the skill test of a validation AUC
+            (``lakecart.selection.auc_has_skill``): churn and propensity publish their model
+            only when its AUC beats the calibrated recency rule's and exceeds 0.5 by more
+            than ``selection_z`` standard errors; when neither has skill, the training base
+            rate is published.
         value_tier_min_clv: ``value_tier`` is ``none`` below this expected spend.
         value_tier_quantiles: Quantiles of clv_90d (over customers at or above
             value_tier_min_clv) where ``low`` becomes ``medium`` and ``medium`` ``high``.
@@ -507,6 +512,7 @@ class CustomersConfig:
     fairness_attribute: str = "main_country"
     fairness_min_group: int = 50
     reliability_bins: int = 10
+    selection_z: float = 1.96
     value_tier_min_clv: float = 1.0
     value_tier_quantiles: list[float] = field(default_factory=lambda: [0.5, 0.8])
     pseudonymise: bool = False
@@ -535,6 +541,8 @@ class CustomersConfig:
             raise ConfigError("customers.clusters_k_min/k_max: need 2 <= k_min <= k_max")
         if self.fairness_min_group < 1 or self.reliability_bins < 2:
             raise ConfigError("customers.fairness_min_group >= 1 and reliability_bins >= 2")
+        if self.selection_z < 0:
+            raise ConfigError("customers.selection_z: must be >= 0")
         q = self.value_tier_quantiles
         if len(q) != 2 or not 0.0 < q[0] < q[1] < 1.0:
             raise ConfigError(

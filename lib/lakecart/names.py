@@ -382,6 +382,12 @@ B_RECENCY_CALIBRATED = "recency_calibrated"
 B_FREQUENCY = "frequency"
 B_RFM_SCORE = "rfm_score"
 B_PREV_SPEND = "spend_prev_window"
+B_BASE_RATE = "base_rate"  # every customer gets the training positive rate
+B_RECENT_RATE = "recent_rate"  # CLV: net spend of the last 180 days scaled to the horizon
+# targets of the publish decisions (ops.model_metrics metric 'published', lakecart.selection)
+TARGET_CHURN = "churn"
+TARGET_PROPENSITY = "propensity"
+TARGET_CLV = "clv"
 
 # ---------------------------------------------------------------- basket (issue 13): add names here
 BASKET_RULES = "basket_rules"

@@ -12,11 +12,17 @@ churn_days``.
   as_of)``, beside the baselines computed on the same rows: recency, frequency and the RFM
   quintile score (``r + f + m``) for the AUCs, and recency mapped to a probability by
   isotonic regression on the same training snapshots for the Brier score.
-* **Published**: refitted on every snapshot whose label window ends by as_of (``v``
-  included) and applied to the customers as of as_of.
+* **Chosen** (:mod:`lakecart.customers.choice`): the model is published only when its
+  validation AUC beats the calibrated recency rule's and is above chance beyond noise;
+  otherwise the calibrated recency rule, or, when nothing has skill, the training base rate
+  (every customer the same probability). ``ops.model_metrics`` gets the AUC and Brier of
+  the model beside both baselines and the decision (metric ``published``); the log says why.
+* **Published**: what was chosen, refitted on every snapshot whose label window ends by
+  as_of (``v`` included) and applied to the customers as of as_of.
 
-CLV = net spend within ``clv_days``: four candidates are validated and the one with the
-lowest MAE is refitted (when it is a model) and published:
+CLV = net spend within ``clv_days``: three models and two rules are validated; the best
+model by MAE is published only when it beats the best rule (:func:`lakecart.selection.choose`,
+ties to the rule), else that rule; a model is refitted on every complete window:
 
 * ``direct``: a GBT regressor of the spend (squared loss: the expected spend);
 * ``zero_inflated``: P(buy) from the classifier x a GBT regressor of ``ln(1 + spend)``
@@ -25,11 +31,12 @@ lowest MAE is refitted (when it is a model) and published:
   median, which is what minimises the MAE);
 * ``recent_rate``: the customer's net spend over the last 180 days scaled to ``clv_days``
   (no fitting). A smoothed run rate is a strong rule on wholesale data, where the trees,
-  trained on off-season windows, can lose to it; it is published only when it wins.
+  trained on off-season windows, can lose to it;
+* ``spend_prev_window``: the net spend in the ``clv_days`` before the snapshot (the
+  baseline every CLV row is reported beside).
 
 The spend is capped at ``clv_clip_quantile`` of the positive values for the squared-loss
-models; estimates are floored at 0. The baseline is the net spend in the ``clv_days``
-before the snapshot.
+models; every estimate (the rules too) is floored at 0.
 """
 
 from __future__ import annotations
@@ -46,11 +53,17 @@ from pyspark.sql import functions as F
 from lakecart import names as N
 from lakecart.config import CustomersConfig
 from lakecart.customers import metrics as M
+from lakecart.customers.choice import (
+    BASE_RATE_AUC,
+    classifier_choice,
+    fit_recency_rule,
+    rule_probability,
+    training_rate,
+)
 from lakecart.customers.models import (
     CalibratedClassifier,
     Regressor,
     fit_classifier,
-    fit_isotonic,
     fit_regressor,
     spend_cap,
 )
@@ -64,6 +77,7 @@ from lakecart.customers.snapshots import (
     spend_col,
 )
 from lakecart.gold import Metric
+from lakecart.selection import Choice, choose
 
 log = logging.getLogger("lakecart")
 
@@ -78,7 +92,8 @@ B_COLS = {
     N.B_FREQUENCY: "_b_frequency",
     N.B_RFM_SCORE: "_b_rfm",
 }
-B_CAL = "_b_recency_cal"
+B_CAL = "_b_recency_cal"  # calibrated recency rule (a probability of the label)
+B_BASE = "_b_base_rate"  # the training base rate (a constant probability)
 
 
 @dataclass
@@ -88,13 +103,15 @@ class Scored:
     Attributes:
         scores: ``customer_id``, ``churn_probability``, ``purchase_probability_30d``,
             ``clv_90d``.
-        metrics: Validation rows for ``ops.model_metrics``.
+        metrics: Validation rows for ``ops.model_metrics`` (the decisions included).
+        choices: What was published for churn, propensity and CLV, and why.
         models: Fitted models to save, by name.
         info: Small facts for the log and the job's result (chosen CLV model, sizes...).
     """
 
     scores: DataFrame
     metrics: list[Metric] = field(default_factory=list)
+    choices: list[Choice] = field(default_factory=list)
     models: dict[str, Any] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
 
@@ -144,20 +161,25 @@ def binary_report(
     cfg: CustomersConfig,
     as_of: dt.date,
     dataset: str,
-) -> list[Metric]:
+) -> tuple[list[Metric], dict[str, Any]]:
     """Validation rows of one calibrated classifier beside its baselines.
 
     Args:
         model: Model name in ``ops.model_metrics``.
         version: Model version.
-        val: Validation rows with ``_label``, ``_prob``, the baseline columns and ``_group``.
+        val: Validation rows with ``_label``, ``_prob``, the baseline columns (``_b_*``:
+            the ranking scores, the calibrated recency rule and the base rate) and
+            ``_group``.
         cfg: The customers configuration (reliability bins, fairness attribute).
         as_of: The validation snapshot.
         dataset: Dataset name.
 
     Returns:
-        AUC and PR-AUC (one row per baseline), Brier (beside the calibrated recency
-        baseline), the reliability table (k = bin) and per-group AUC/Brier/means.
+        (rows, headline): AUC and PR-AUC (one row per baseline, the calibrated recency rule
+        and the base rate included), Brier (beside the calibrated recency rule and beside
+        the base rate), the validation positive rate, the reliability table (k = bin) and
+        per-group AUC/Brier/means; headline = ``auc``, ``auc_recency_calibrated``,
+        ``brier``, ``brier_recency_calibrated``, ``brier_base_rate``, ``n_pos``, ``n_neg``.
     """
 
     def m(metric: str, value, baseline=None, bvalue=None, k=None, ds=dataset) -> Metric:
@@ -171,16 +193,26 @@ def binary_report(
     for b, col in B_COLS.items():
         out.append(m("auc", auc, b, M.auc(val, LABEL, col)[()]))
         out.append(m("pr_auc", ap, b, M.average_precision(val, LABEL, col)[()]))
-    out.append(
-        m(
-            "brier",
-            M.brier(val, LABEL, PROB)[()],
-            N.B_RECENCY_CALIBRATED,
-            M.brier(val, LABEL, B_CAL)[()],
-        )
-    )
-    base_rate = val.agg(F.avg(LABEL)).first()[0]
-    out.append(m("base_rate", base_rate))
+    auc_cal = M.auc(val, LABEL, B_CAL)[()]
+    out.append(m("auc", auc, N.B_RECENCY_CALIBRATED, auc_cal))
+    out.append(m("auc", auc, N.B_BASE_RATE, BASE_RATE_AUC))
+    brier, brier_cal, brier_base = (M.brier(val, LABEL, c)[()] for c in (PROB, B_CAL, B_BASE))
+    out.append(m("brier", brier, N.B_RECENCY_CALIBRATED, brier_cal))
+    out.append(m("brier", brier, N.B_BASE_RATE, brier_base))
+    counts = val.agg(
+        F.avg(LABEL).alias("rate"), F.sum(LABEL).alias("pos"), F.count(F.lit(1)).alias("n")
+    ).first()  # one row
+    out.append(m("base_rate", counts["rate"]))
+    n_pos = int(counts["pos"] or 0)
+    headline = {
+        "auc": auc,
+        "auc_recency_calibrated": auc_cal,
+        "brier": brier,
+        "brier_recency_calibrated": brier_cal,
+        "brier_base_rate": brier_base,
+        "n_pos": n_pos,
+        "n_neg": int(counts["n"]) - n_pos,
+    }
     rel = M.reliability(val, LABEL, PROB, cfg.reliability_bins)[()]
     rel_b = {b: r for b, *r in M.reliability(val, LABEL, B_CAL, cfg.reliability_bins)[()]}
     for b, count, pred, obs in rel:
@@ -205,7 +237,7 @@ def binary_report(
         out.append(m("brier", g_brier.get(key), N.B_RECENCY_CALIBRATED, g_bbrier.get(key), ds=ds))
         out.append(m("mean_predicted", r["p"], "observed_rate", r["y"], ds=ds))
         out.append(m("customers", r["n"], ds=ds))
-    return out
+    return out, headline
 
 
 def _labelled(df: DataFrame, h: int, churn: bool) -> DataFrame:
@@ -223,12 +255,15 @@ def validate_classifier(
     churn: bool,
     dataset: str,
     big: Sequence[str],
-) -> tuple[list[Metric], CalibratedClassifier, DataFrame]:
-    """Fit on the validation's training snapshots, score the validation snapshot, report.
+    target: str | None = None,
+) -> tuple[list[Metric], CalibratedClassifier, DataFrame, Choice | None]:
+    """Fit on the validation's training snapshots, score the validation snapshot, report,
+    and choose what to publish for ``target``.
 
     Returns:
-        The metric rows, the validation classifier (of P(buy)) and the validation rows
-        with ``_p_buy``.
+        The metric rows (the decision included), the validation classifier (of P(buy)),
+        the validation rows with ``_p_buy`` and the :class:`~lakecart.selection.Choice`
+        (None without a ``target``: nothing is published from this classifier).
     """
     h = plan.horizon
     train = rows_of(data, plan.validation_train)
@@ -244,17 +279,44 @@ def validate_classifier(
     v = v.withColumn(GROUP, group_column(GROUP, big))
     v = _labelled(with_baselines(v, churn), h, churn)
     v = v.withColumn(PROB, (F.lit(1.0) - F.col(P_BUY)) if churn else F.col(P_BUY))
-    iso = fit_isotonic(_labelled(train, h, churn), N.RECENCY_DAYS, LABEL, increasing=churn)
+    train_l = _labelled(train, h, churn)
+    iso = fit_recency_rule(train_l, LABEL, increasing=churn)
     v = iso.transform(v.withColumn(N.RECENCY_DAYS, F.col(N.RECENCY_DAYS).cast("double")))
-    v = v.withColumnRenamed("prediction", B_CAL).cache()
+    v = v.withColumnRenamed("prediction", B_CAL).withColumn(
+        B_BASE, F.lit(training_rate(train_l, LABEL))
+    )
+    v = v.cache()
     try:
-        rows = binary_report(model, version, v, cfg, plan.validation, dataset)
+        rows, hl = binary_report(model, version, v, cfg, plan.validation, dataset)
     finally:
         v.unpersist()
-    return rows, clf, scored.select(N.CUSTOMER_ID, SNAPSHOT, P_BUY)
+    if target is None:
+        return rows, clf, scored.select(N.CUSTOMER_ID, SNAPSHOT, P_BUY), None
+    choice = classifier_choice(
+        target,
+        model,
+        hl["auc"],
+        hl["auc_recency_calibrated"],
+        hl["n_pos"],
+        hl["n_neg"],
+        cfg.selection_z,
+    )
+    rows += choice.metrics(version, dataset, plan.validation, N.SPLIT_VALIDATION)
+    log.info(
+        "[customers] %s (brier %s, %s %s, %s %s)",
+        choice.reason(),
+        _round(hl["brier"]),
+        N.B_RECENCY_CALIBRATED,
+        _round(hl["brier_recency_calibrated"]),
+        N.B_BASE_RATE,
+        _round(hl["brier_base_rate"]),
+    )
+    return rows, clf, scored.select(N.CUSTOMER_ID, SNAPSHOT, P_BUY), choice
 
 
-CLV_CANDIDATES = ("direct", "zero_inflated", "median", "recent_rate")
+CLV_MODELS = ("direct", "zero_inflated", "median")
+CLV_RULES = (N.B_RECENT_RATE, N.B_PREV_SPEND)  # the baselines a CLV model must beat
+CLV_CANDIDATES = CLV_MODELS + CLV_RULES
 RATE_DAYS = 180  # window of the recent_rate candidate (features' revenue_180d)
 
 
@@ -262,9 +324,9 @@ def fit_clv(
     name: str, train: DataFrame, features: Sequence[str], h: int, cfg: CustomersConfig
 ) -> Regressor | None:
     """Fit the regressor of one CLV candidate (see the module docstring); None for the
-    ``recent_rate`` rule, which has nothing to fit."""
+    rules (``recent_rate``, ``spend_prev_window``), which have nothing to fit."""
     target = spend_col(h)
-    if name == "recent_rate":
+    if name in CLV_RULES:
         return None
     if name == "direct":
         return fit_regressor(
@@ -280,22 +342,26 @@ def fit_clv(
 
 
 def clv_estimate(
-    name: str, reg: Regressor | None, df: DataFrame, p_buy: DataFrame, out: str, h: int
+    name: str, reg: Regressor | None, df: DataFrame, p_buy: DataFrame | None, out: str, h: int
 ) -> DataFrame:
     """``customer_id, snapshot, out``: the candidate's CLV for the rows of ``df``.
 
     Args:
         name: Candidate name.
-        reg: Its fitted regressor (None for ``recent_rate``).
-        df: Rows to score (with ``customer_id`` and ``snapshot``).
-        p_buy: ``customer_id, snapshot, _p_buy`` (used by ``zero_inflated``).
+        reg: Its fitted regressor (None for the rules).
+        df: Rows to score (with ``customer_id``, ``snapshot`` and, for the rules,
+            ``revenue_180d`` / ``spend_prev_window``).
+        p_buy: ``customer_id, snapshot, _p_buy`` (needed by ``zero_inflated`` only).
         out: Output column.
         h: CLV horizon in days.
     """
     keys = [N.CUSTOMER_ID, SNAPSHOT]
-    if name == "recent_rate":
+    if name == N.B_RECENT_RATE:
         rate = F.greatest(F.coalesce(F.col(REVENUE_180D), F.lit(0.0)), F.lit(0.0))
         return df.select(*keys, (rate * F.lit(h / RATE_DAYS)).alias(out))
+    if name == N.B_PREV_SPEND:
+        prev = F.greatest(F.coalesce(F.col(SPEND_PREV), F.lit(0.0)), F.lit(0.0))
+        return df.select(*keys, prev.alias(out))
     if reg is None:
         raise ValueError(f"CLV candidate {name!r} needs a fitted regressor")
     est = reg.predict(df, "_est").select(*keys, "_est")
@@ -314,8 +380,9 @@ def validate_clv(
     cfg: CustomersConfig,
     p_buy_val: DataFrame,
     dataset: str,
-) -> tuple[list[Metric], str, dict[str, float]]:
-    """Validate the CLV candidates on the latest complete window and pick the lowest MAE.
+) -> tuple[list[Metric], Choice, dict[str, float]]:
+    """Validate the CLV candidates on the latest complete window and choose what to publish:
+    the model with the lowest MAE when it beats the best rule, else that rule.
 
     Args:
         version: Model version.
@@ -327,26 +394,37 @@ def validate_clv(
         dataset: Dataset name.
 
     Returns:
-        Metric rows, the chosen candidate's name, and each candidate's validation MAE.
+        Metric rows (the published candidate as ``clv_gbt``, the others as
+        ``clv_<candidate>``, each beside ``spend_prev_window``, and the decision), the
+        :class:`~lakecart.selection.Choice` and each candidate's validation MAE.
     """
     h = plan.horizon
     target = spend_col(h)
     train = rows_of(data, plan.validation_train)
     val = rows_of(data, [plan.validation])
     keys = [N.CUSTOMER_ID, SNAPSHOT]
-    v = val.select(*keys, target, SPEND_PREV)
+    v = val.select(*keys, target)
     for name in CLV_CANDIDATES:
         reg = fit_clv(name, train, features, h, cfg)
         v = v.join(clv_estimate(name, reg, val, p_buy_val, name, h), keys)
     v = v.cache()
     try:
-        base = M.regression_errors(v, target, SPEND_PREV)
         errors = {name: M.regression_errors(v, target, name) for name in CLV_CANDIDATES}
     finally:
         v.unpersist()
-    chosen = min(errors, key=lambda k: errors[k]["mae"])
+    base = errors[N.B_PREV_SPEND]
+    choice = choose(
+        N.TARGET_CLV,
+        "mae",
+        {k: errors[k]["mae"] for k in CLV_MODELS},
+        {k: errors[k]["mae"] for k in CLV_RULES},
+        higher_is_better=False,
+    )
+    chosen = choice.published
     rows = []
     for name, e in errors.items():
+        if name == N.B_PREV_SPEND and name != chosen:
+            continue  # it is the baseline_value of every row
         model = N.M_CLV if name == chosen else f"{N.M_CLV}_{name}"
         for metric in ("mae", "rmse"):
             rows.append(
@@ -363,7 +441,8 @@ def validate_clv(
                     base[metric],
                 )
             )
-    return rows, chosen, {k: e["mae"] for k, e in errors.items()} | {"baseline": base["mae"]}
+    rows += choice.metrics(version, dataset, plan.validation, N.SPLIT_VALIDATION)
+    return rows, choice, {k: e["mae"] for k, e in errors.items()}
 
 
 def score_customers(
@@ -401,69 +480,115 @@ def score_customers(
     big = big_groups(current, attr, cfg.fairness_min_group)
     horizons = sorted({cfg.churn_days, cfg.propensity_days, cfg.clv_days})
     val_p: dict[int, DataFrame] = {}
-    final_clf: dict[int, CalibratedClassifier] = {}
+    # (target, horizon, churn?, published column, model name)
+    roles = [
+        (N.TARGET_CHURN, cfg.churn_days, True, N.CHURN_PROBABILITY, N.M_CHURN),
+        (N.TARGET_PROPENSITY, cfg.propensity_days, False, N.PURCHASE_PROBABILITY_30D, N.M_PROPENSITY),
+    ]  # fmt: skip
+    chosen: dict[str, Choice] = {}
     for h in horizons:
-        plan = plans[h]
-        roles = []
-        if h == cfg.churn_days:
-            roles.append((N.M_CHURN, True))
-        if h == cfg.propensity_days:
-            roles.append((N.M_PROPENSITY, False))
-        name = roles[0][0] if roles else f"buy_{h}d"
+        # a horizon of CLV only is validated for the zero-inflated model's P(buy), unchosen
+        mine = [r for r in roles if r[1] == h] or [(None, h, False, None, f"buy_{h}d")]
         with stage(f"customers: validate buy {h}d") as st:
-            rows, _, val_p[h] = validate_classifier(
-                name,
-                version,
-                data,
-                plan,
-                features,
-                cfg,
-                roles[0][1] if roles else False,
-                dataset,
-                big,
-            )
-            for extra_name, churn in roles[1:]:
-                rows += validate_classifier(
-                    extra_name, version, data, plan, features, cfg, churn, dataset, big
-                )[0]
-            out.metrics += rows
-            for r in rows:
-                if r.metric == "auc" and r.baseline == N.B_RECENCY and r.dataset == dataset:
-                    st[f"auc_{r.model}"] = round(r.value, 4)
-                    st["recency_auc"] = round(r.baseline_value, 4)
-        with stage(f"customers: fit buy {h}d") as st:
-            final_clf[h] = fit_classifier(
-                rows_of(data, plan.final), features, bought_col(h), cfg, N.CUSTOMER_ID
-            )
-            st["snapshots"] = len(plan.final)
-            out.models[f"buy_{h}d"] = final_clf[h]
+            for target, _, churn, _, model in mine:
+                rows, _, p, choice = validate_classifier(
+                    model, version, data, plans[h], features, cfg, churn, dataset, big, target
+                )
+                out.metrics += rows
+                val_p.setdefault(h, p)
+                if target is not None and choice is not None:
+                    chosen[target] = choice
+                    st[f"{target}_auc"] = _round(choice.model_value)
+                    st[f"{target}_{choice.baseline}_auc"] = _round(choice.baseline_value)
+                    st[f"{target}_published"] = choice.published
     ch = cfg.clv_days
     with stage("customers: validate clv") as st:
-        rows, chosen, maes = validate_clv(
+        rows, clv_choice, maes = validate_clv(
             version, data, plans[ch], features, cfg, val_p[ch], dataset
         )
+        log.info("[customers] %s", clv_choice.reason())
         out.metrics += rows
-        out.info["clv_model"] = chosen
-        out.info["clv_validation_mae"] = maes
-        st.update(chosen=chosen, **{k: round(v, 2) for k, v in maes.items()})
+        chosen[N.TARGET_CLV] = clv_choice
+        out.info["clv_model"] = clv_choice.published
+        out.info["clv_validation_mae"] = {k: _round(v, 2) for k, v in maes.items()}
+        st.update(chosen=clv_choice.published, **{k: _round(v, 2) for k, v in maes.items()})
+    out.choices = [chosen[r[0]] for r in roles] + [clv_choice]
+    out.info["published"] = {c.target: c.published for c in out.choices}
+    out.info["why"] = [c.reason() for c in out.choices]
+    keys = [N.CUSTOMER_ID, SNAPSHOT]
+    # final classifiers: only for the horizons whose model is published (or used by CLV)
+    need = {h for t, h, *_ in roles if chosen[t].model_won}
+    if clv_choice.published == "zero_inflated":
+        need.add(ch)
+    probs: dict[int, DataFrame] = {}
+    for h in sorted(need):
+        with stage(f"customers: fit buy {h}d") as st:
+            clf = fit_classifier(
+                rows_of(data, plans[h].final), features, bought_col(h), cfg, N.CUSTOMER_ID
+            )
+            st["snapshots"] = len(plans[h].final)
+            out.models[f"buy_{h}d"] = clf
+            probs[h] = clf.predict(current, P_BUY).select(*keys, P_BUY)
     with stage("customers: fit clv + score") as st:
-        reg = fit_clv(chosen, rows_of(data, plans[ch].final), features, ch, cfg)
+        reg = fit_clv(clv_choice.published, rows_of(data, plans[ch].final), features, ch, cfg)
         if reg is not None:
-            out.models[f"clv_{chosen}"] = reg
-        keys = [N.CUSTOMER_ID, SNAPSHOT]
-        probs = {h: final_clf[h].predict(current, P_BUY).select(*keys, P_BUY) for h in horizons}
-        s = current.select(*keys)
-        for h, p in probs.items():
-            s = s.join(p.withColumnRenamed(P_BUY, f"_p{h}"), keys)
-        s = s.join(clv_estimate(chosen, reg, current, probs[ch], "_clv", ch), keys)
-        out.scores = s.select(
-            N.CUSTOMER_ID,
-            (F.lit(1.0) - F.col(f"_p{cfg.churn_days}")).alias(N.CHURN_PROBABILITY),
-            F.col("_clv").alias(N.CLV_90D),
-            F.col(f"_p{cfg.propensity_days}").alias(N.PURCHASE_PROBABILITY_30D),
+            out.models[f"clv_{clv_choice.published}"] = reg
+        s = current.select(*keys).join(
+            clv_estimate(clv_choice.published, reg, current, probs.get(ch), N.CLV_90D, ch), keys
         )
-        st["clv_model"] = chosen
+        for target, h, churn, col, _ in roles:
+            c = chosen[target]
+            final = rows_of(data, plans[h].final)
+            est, rule = published_probability(c, probs.get(h), final, h, churn, current, col)
+            if rule is not None:
+                out.models[f"{target}_{c.published}"] = rule
+            s = s.join(est, keys)
+        out.scores = s.select(
+            N.CUSTOMER_ID, N.CHURN_PROBABILITY, N.CLV_90D, N.PURCHASE_PROBABILITY_30D
+        )
+        st.update(out.info["published"])
     return out
+
+
+def published_probability(
+    choice: Choice,
+    p_buy: DataFrame | None,
+    train: DataFrame,
+    h: int,
+    churn: bool,
+    current: DataFrame,
+    out: str,
+) -> tuple[DataFrame, Any]:
+    """The published probability of one target: what ``choice`` chose, for ``current``.
+
+    Args:
+        choice: The target's choice (:func:`lakecart.customers.choice.classifier_choice`).
+        p_buy: ``customer_id, snapshot, _p_buy`` of the final classifier for ``current``
+            (needed when the model was chosen).
+        train: Labelled training rows of every complete window (``bought_<h>d``,
+            ``recency_days``): where a baseline is fitted.
+        h: Label horizon in days.
+        churn: True for churn (one minus P(buy)), False for a purchase.
+        current: Customers to score (``customer_id``, ``snapshot``, ``recency_days``).
+        out: Output column.
+
+    Returns:
+        (``customer_id, snapshot, out``, the fitted recency rule when it was chosen, else
+        None). A base rate gives every customer the same probability.
+    """
+    keys = [N.CUSTOMER_ID, SNAPSHOT]
+    if choice.model_won:
+        if p_buy is None:
+            raise ValueError(f"{choice.target}: the model was chosen but not scored")
+        p = F.col(P_BUY)
+        return p_buy.select(*keys, ((F.lit(1.0) - p) if churn else p).alias(out)), None
+    return rule_probability(
+        choice.published, _labelled(train, h, churn), LABEL, churn, current, out, keys
+    )
+
+
+def _round(x: float | None, digits: int = 4) -> float | None:
+    return None if x is None else round(float(x), digits)
 
 
 def value_tiers(scores: DataFrame, cfg: CustomersConfig) -> DataFrame:
@@ -471,17 +596,25 @@ def value_tiers(scores: DataFrame, cfg: CustomersConfig) -> DataFrame:
 
     ``none`` below ``value_tier_min_clv``; among the others, ``high`` at or above the
     ``value_tier_quantiles[1]`` quantile of clv_90d, ``medium`` at or above the
-    ``value_tier_quantiles[0]`` quantile, else ``low``.
+    ``value_tier_quantiles[0]`` quantile, else ``low`` (ties at a cut share the upper tier).
+    When every one of them has the same clv_90d (a constant carries no ranking) they are
+    all ``medium``.
     """
     c = F.col(N.CLV_90D)
     valued = scores.filter(c >= cfg.value_tier_min_clv)
-    q = valued.approxQuantile(N.CLV_90D, list(cfg.value_tier_quantiles), 0.001)
-    if len(q) < 2:  # nobody above the minimum
+    # quantiles 0 and 1 are the exact minimum and maximum
+    q = valued.approxQuantile(N.CLV_90D, [0.0, *cfg.value_tier_quantiles, 1.0], 0.001)
+    if len(q) < 4:  # nobody above the minimum
         return scores.withColumn(
             N.VALUE_TIER,
             F.when(c < cfg.value_tier_min_clv, N.TIER_NONE).otherwise(N.TIER_LOW),
         )
-    med, high = q
+    lowest, med, high, highest = q
+    if lowest == highest:
+        return scores.withColumn(
+            N.VALUE_TIER,
+            F.when(c < cfg.value_tier_min_clv, N.TIER_NONE).otherwise(N.TIER_MEDIUM),
+        )
     return scores.withColumn(
         N.VALUE_TIER,
         F.when(c < cfg.value_tier_min_clv, N.TIER_NONE)

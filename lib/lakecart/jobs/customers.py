@@ -3,8 +3,11 @@ propensity scores of every customer with an order before ``--as-of``.
 
 Publishes gold.customer_segments, gold.customer_clusters (a profile per k-means cluster)
 and gold.customer_scores, and writes the validation metrics beside their baselines to
-ops.model_metrics. Only orders strictly before as_of are read: the supervised models learn
-from past snapshots whose label windows end on or before as_of (see
+ops.model_metrics. Each score publishes its model only when it beats its baselines on the
+validation window, otherwise the best baseline (``lakecart.customers.choice``,
+``lakecart.selection``); the log, ``ops.model_metrics`` (metric ``published``) and the
+job's result say which and why. Only orders strictly before as_of are read: the supervised
+models learn from past snapshots whose label windows end on or before as_of (see
 ``lakecart.customers.snapshots``). When the history is too short for them, only the
 segments are published (logged).
 """
