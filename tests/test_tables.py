@@ -71,3 +71,66 @@ def test_check_constraint_enforced(spark, tmp_path):
     with pytest.raises(Exception, match="(?i)constraint"):
         lh.append(bad, spec)
     assert lh.read(spec).count() == 0
+
+
+@pytest.mark.parametrize("retries", [2, 0])
+def test_a_conflicting_commit_is_retried_or_stops_with_one_line(spark, tmp_path, retries):
+    """Two runs replace the same rows at once: run A computes its rows inside its Delta
+    transaction while run B commits. A's commit conflicts; with retries it is redone (the
+    write is idempotent: the table holds A's rows once), without it the run stops with
+    "another run is writing <table>" and B's rows stand."""
+    import threading
+
+    from pyspark.sql.functions import udf
+
+    from lakecart.tables import ConcurrentRunError
+
+    started, go = tmp_path / "a_started", tmp_path / "b_committed"
+
+    @udf("string")
+    def held(check: str) -> str:  # runs in a Python worker, inside A's transaction
+        import pathlib
+        import time
+
+        pathlib.Path(str(started)).touch()
+        for _ in range(6000):  # at most 5 minutes
+            if pathlib.Path(str(go)).exists():
+                break
+            time.sleep(0.05)
+        return check
+
+    lh = Lakehouse(spark, LakehouseConfig(root=str(tmp_path / "lake"), commit_retries=retries))
+    schema = "run_id string, table string, check string, passed boolean, failed_rows bigint, detail string"  # fmt: skip
+    lh.replace_where(spark.createDataFrame([("r1", "t", "old", True, 0, None)], schema), DATA_QUALITY, "run_id = 'r1'")  # fmt: skip
+    rows_a = spark.createDataFrame([("r1", "t", "a1", True, 0, None), ("r1", "t", "a2", False, 2, "x")], schema)  # fmt: skip
+    rows_b = spark.createDataFrame([("r1", "t", "b", True, 0, None)], schema)
+    errors: list[BaseException] = []
+
+    def run_a() -> None:
+        try:
+            # one partition: A holds one of local[2]'s two task slots, B gets the other
+            held_rows = rows_a.coalesce(1).withColumn("check", held("check"))
+            lh.replace_where(held_rows, DATA_QUALITY, "run_id = 'r1'")
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    a = threading.Thread(target=run_a)
+    a.start()
+    for _ in range(1200):  # until A's rows are being computed inside its transaction
+        if started.exists() or not a.is_alive():
+            break
+        threading.Event().wait(0.05)
+    assert started.exists()
+    try:
+        lh.replace_where(rows_b, DATA_QUALITY, "run_id = 'r1'")  # B commits meanwhile
+    finally:
+        go.touch()
+    a.join(900)
+    assert not a.is_alive()
+    if retries:
+        assert not errors
+        assertDataFrameEqual(lh.read(DATA_QUALITY), rows_a)
+    else:
+        assert len(errors) == 1 and isinstance(errors[0], ConcurrentRunError)
+        assert str(errors[0]).startswith("another run is writing ops.data_quality")
+        assertDataFrameEqual(lh.read(DATA_QUALITY), rows_b)

@@ -45,6 +45,7 @@ class LakehouseConfig:
     schema_prefix: str = "lakecart"
     use_metastore: bool = False  # true with catalog unset: metastore tables in the default catalog
     models_root: str | None = None  # where fitted models are saved; default <root>/_models
+    commit_retries: int = 5  # retries of an idempotent write whose Delta commit conflicted
 
     def __post_init__(self) -> None:
         # catalog and schema names are spliced into SQL text (CREATE SCHEMA, table names):

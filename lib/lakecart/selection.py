@@ -74,12 +74,14 @@ class Choice:
             f" ({'higher' if self.higher_is_better else 'lower'} is better)"
         )
         if self.model_won:
-            text = f"{self.target}: published model {self.model}, it beat baseline {self.baseline}: {cmp}"
-        elif self.model:
-            text = f"{self.target}: published baseline {self.published}, model {self.model} did not beat it: {cmp}"
-        else:
-            text = f"{self.target}: published baseline {self.published} (no model candidate)"
-        return text + (f"; {self.note}" if self.note else "")
+            return f"{self.target}: published model {self.model}, it beat baseline {self.baseline}: {cmp}"
+        if self.model and self.note:
+            return f"{self.target}: published baseline {self.published}, {self.note}: {cmp}"
+        if self.model:
+            return f"{self.target}: published baseline {self.published}, model {self.model} did not beat it: {cmp}"
+        return f"{self.target}: published baseline {self.published} (no model candidate)" + (
+            f"; {self.note}" if self.note else ""
+        )
 
     def metrics(
         self, model_version: str, dataset: str | None, as_of, split: str | None

@@ -9,7 +9,10 @@ failed run never leaves a half-written table.
 from __future__ import annotations
 
 import logging
+import random
 import threading
+import time
+from collections.abc import Callable
 
 from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -23,6 +26,33 @@ log = logging.getLogger(__name__)
 
 class SchemaMismatch(ValueError):
     """A DataFrame does not match the declared schema of the table it is written to."""
+
+
+class ConcurrentRunError(RuntimeError):
+    """Another run kept committing to the same table while this one tried to."""
+
+
+# Delta's optimistic-concurrency conflicts (io.delta.exceptions.*), by class or error class
+_CONFLICT_NAMES = (
+    "ConcurrentAppendException",
+    "ConcurrentDeleteReadException",
+    "ConcurrentDeleteDeleteException",
+    "ConcurrentTransactionException",
+    "ConcurrentWriteException",
+    "MetadataChangedException",
+    "ProtocolChangedException",
+    "DeltaConcurrentModificationException",
+    "DELTA_CONCURRENT_",
+    "DELTA_METADATA_CHANGED",
+    "DELTA_PROTOCOL_CHANGED",
+)
+
+
+def is_commit_conflict(e: BaseException) -> bool:
+    """Whether ``e`` is a Delta commit conflict with another writer (nothing was written)."""
+    names = [c.__name__ for c in type(e).__mro__]
+    text = f"{getattr(e, 'getErrorClass', lambda: None)() or ''} {str(e)[:2000]}"
+    return any(n in names for n in _CONFLICT_NAMES) or any(n in text for n in _CONFLICT_NAMES)
 
 
 class Lakehouse:
@@ -130,6 +160,36 @@ class Lakehouse:
         else:
             writer.save(self.path(spec))
 
+    def _committing(self, spec: TableSpec, write: Callable[[], None]) -> None:
+        """Run one idempotent write, retrying it when another writer's commit conflicts.
+
+        A conflicting commit writes nothing (Delta's optimistic concurrency), and the writes
+        retried here - ``replaceWhere`` overwrites and keyed ``MERGE``s - give the same
+        table whether they run once or again after the other writer, so a retry never
+        duplicates rows. Appends are blind in Delta and do not conflict; they are not
+        retried. After ``lakehouse.commit_retries`` retries (jittered, growing waits) the
+        run stops with :class:`ConcurrentRunError`.
+        """
+        retries = max(0, int(self.config.commit_retries))
+        for attempt in range(retries + 1):
+            try:
+                write()
+                return
+            except Exception as e:
+                if not is_commit_conflict(e):
+                    raise
+                if attempt == retries:
+                    raise ConcurrentRunError(
+                        f"another run is writing {spec.full_name}: its commits conflicted with "
+                        f"this run's {retries + 1} times; run again when it has finished"
+                    ) from e
+                wait = min(30.0, 0.5 * 2**attempt) * (0.5 + random.random())  # noqa: S311
+                log.warning(
+                    "%s: a concurrent commit conflicted with this write (%s); retry %d of %d in %.1fs",
+                    spec.full_name, type(e).__name__, attempt + 1, retries, wait,
+                )  # fmt: skip
+                time.sleep(wait)
+
     def replace_where(self, df: DataFrame, spec: TableSpec, condition: str | Column) -> None:
         """Atomically replace the rows matching ``condition`` with ``df``.
 
@@ -145,7 +205,7 @@ class Lakehouse:
         df = conform(df, spec)
         cond = condition if isinstance(condition, str) else _sql(condition)
         w = self._writer(df, spec).mode("overwrite").option("replaceWhere", cond)
-        self._save(w, spec)
+        self._committing(spec, lambda: self._save(w, spec))
 
     def append(self, df: DataFrame, spec: TableSpec) -> None:
         """Append rows after the schema check."""
@@ -160,13 +220,16 @@ class Lakehouse:
         self.create(spec)
         df = conform(df, spec)
         cond = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
-        (
-            self.delta(spec)
-            .alias("t")
-            .merge(df.alias("s"), cond)
-            .whenMatchedUpdateAll()
-            .whenNotMatchedInsertAll()
-            .execute()
+        self._committing(
+            spec,
+            lambda: (
+                self.delta(spec)
+                .alias("t")
+                .merge(df.alias("s"), cond)
+                .whenMatchedUpdateAll()
+                .whenNotMatchedInsertAll()
+                .execute()
+            ),
         )
 
 
