@@ -120,6 +120,11 @@ def test_metrics_sit_beside_the_best_baseline(lakes):
     assert {r[N.K] for r in gbt} == {None, 1, 2, 3, 4}
     assert all(r[N.BASELINE] and r[N.BASELINE_VALUE] is not None for r in gbt)
     assert any(r[N.METRIC].startswith("published_model:") for r in m)
+    # the per-demand-class choice: decision rows, WAPE per class and method, item counts
+    assert any(r[N.METRIC] == "published" and "class=" in (r[N.DATASET] or "") for r in m)
+    per_class = {r[N.MODEL] for r in m if r[N.METRIC].startswith("wape:class=")}
+    assert {"demand_gbt", "zero", "croston", "sba", "tsb", "adida"} <= per_class
+    assert any(r[N.METRIC].startswith("items:class=") for r in m)
     assert any(r[N.METRIC] == "cycle_service_level:all" and r[N.BASELINE] == "target" for r in m)
 
 

@@ -369,6 +369,19 @@ class ForecastConfig:
             service level over z), so that the plan meets its target on history; False:
             the normal-theory safety stock.
         safety_factor_bounds: Smallest and largest calibrated factor.
+        croston_alpha: Smoothing of Croston's and SBA's demand sizes and intervals.
+        tsb_alpha: Smoothing of TSB's demand size.
+        tsb_beta: Smoothing of TSB's demand probability (updated every period).
+        adida_periods: Periods per ADIDA bucket; null: 4 for weeks, 7 for days.
+        adida_alpha: Smoothing of the ADIDA bucket totals.
+        class_days: Days of history before an origin that give an item's demand class.
+        class_adi: ADI (periods per period with demand) from which demand is intermittent
+            or lumpy (Syntetos-Boylan 1.32).
+        class_cv2: CV² of the non-zero sizes from which demand is erratic or lumpy (0.49).
+        class_min_items: A demand class with fewer backtest items publishes the overall
+            choice.
+        select_by_class: Choose the published method per demand class on the backtest;
+            False: one method for every item (the overall choice).
     """
 
     grain: str = "week"
@@ -401,10 +414,29 @@ class ForecastConfig:
     holding_rate: float = 0.25
     safety_calibration: bool = True
     safety_factor_bounds: list[float] = field(default_factory=lambda: [0.5, 5.0])
+    croston_alpha: float = 0.1
+    tsb_alpha: float = 0.1
+    tsb_beta: float = 0.1
+    adida_periods: int | None = None
+    adida_alpha: float = 0.1
+    class_days: int = 364
+    class_adi: float = 1.32
+    class_cv2: float = 0.49
+    class_min_items: int = 30
+    select_by_class: bool = True
 
     def __post_init__(self) -> None:
         if self.grain not in ("day", "week"):
             raise ConfigError(f"forecast.grain: expected day or week, got {self.grain!r}")
+        for key in ("croston_alpha", "tsb_alpha", "tsb_beta", "adida_alpha"):
+            if not 0 < getattr(self, key) <= 1:
+                raise ConfigError(f"forecast.{key}: expected a smoothing weight in (0, 1]")
+        if self.adida_periods is not None and self.adida_periods < 1:
+            raise ConfigError("forecast.adida_periods: must be >= 1 or null")
+        if self.class_days < 2 or self.class_adi < 1 or self.class_cv2 < 0:
+            raise ConfigError("forecast.class_days/class_adi/class_cv2: out of range")
+        if self.class_min_items < 0:
+            raise ConfigError("forecast.class_min_items: must be >= 0")
         if self.horizon is None:
             self.horizon = 4 if self.grain == "week" else 28
         if self.horizon < 1:

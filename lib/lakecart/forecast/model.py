@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -22,6 +23,7 @@ from pyspark.sql import functions as F
 
 from lakecart import names as N
 from lakecart.config import ForecastConfig
+from lakecart.forecast import intermittent as IR
 from lakecart.forecast import metrics as M
 from lakecart.forecast.panel import (
     B_MEAN,
@@ -39,6 +41,7 @@ from lakecart.forecast.panel import (
     output_schema,
 )
 from lakecart.ml import fit_partitions
+from lakecart.selection import Choice, choose
 from lakecart.session import local_python_workers
 
 log = logging.getLogger("lakecart")
@@ -51,6 +54,10 @@ FALLBACK = "fallback"
 LABEL = "_label"
 WEIGHT = "_weight"
 FEATURES = "_features"
+RULES = (*BASELINES, *IR.RULES)  # every non-model candidate (the baselines of the choice)
+METHODS = (GBT, *RULES)
+DEMAND_CLASS = IR.DEMAND_CLASS
+UNCLASSIFIED = "unclassified"  # an item without a class (never expected: no history)
 DEMAND_COLS = (
     N.ITEM_ID,
     N.PERIOD_START,
@@ -191,6 +198,53 @@ def panel(
     )
 
 
+def rule_params(plan: Plan, cfg: ForecastConfig) -> IR.RuleParams:
+    """The intermittent rules' parameters for a run: origins = the cutoffs and as_of's."""
+    adida_periods = cfg.adida_periods or (4 if plan.grain == N.WEEK else 7)
+    return IR.RuleParams(
+        period_days=plan.period_days,
+        croston_alpha=cfg.croston_alpha,
+        tsb_alpha=cfg.tsb_alpha,
+        tsb_beta=cfg.tsb_beta,
+        adida_periods=adida_periods,
+        adida_alpha=cfg.adida_alpha,
+        class_periods=max(2, math.ceil(cfg.class_days / plan.period_days)),
+        adi_cutoff=cfg.class_adi,
+        cv2_cutoff=cfg.class_cv2,
+        origins=tuple(pd.Timestamp(o) for o in (*plan.cutoffs, plan.forecast_origin)),
+    )
+
+
+def rule_forecasts(
+    demand: DataFrame, plan: Plan, cfg: ForecastConfig, buckets: int = 16
+) -> DataFrame:
+    """Croston, SBA, TSB, ADIDA, zero and the demand class per item at every backtest cutoff
+    and at the forecast origin, each from the item's whole history strictly before the
+    origin (:func:`lakecart.forecast.intermittent.item_rules`, one vectorised pandas call per
+    hash bucket of items). Columns ``item_id``, ``origin``, the rules, ``adi``, ``cv2``,
+    ``demand_class``."""
+    local_python_workers(demand.sparkSession)
+    params = rule_params(plan, cfg)
+    bucket = F.pmod(F.xxhash64(N.ITEM_ID), F.lit(buckets))
+    return (
+        demand.filter(F.col(N.PERIOD_START) < F.lit(plan.forecast_origin))
+        .select(N.ITEM_ID, N.PERIOD_START, N.UNITS, N.DAYS_OBSERVED)
+        .withColumn("_bucket", bucket)
+        .groupBy("_bucket")
+        .applyInPandas(
+            lambda pdf: IR.item_rules(pdf.drop(columns="_bucket"), params),
+            schema=IR.output_schema(),
+        )
+    )
+
+
+def with_rules(rows: DataFrame, rules: DataFrame) -> DataFrame:
+    """Feature rows with the rules' forecasts and the demand class at their origin (NULL at
+    origins that are neither a cutoff nor the forecast origin)."""
+    r = rules.drop(IR.ADI, IR.CV2).withColumnRenamed(IR.ORIGIN, ORIGIN)
+    return rows.join(r, [N.ITEM_ID, ORIGIN], "left")
+
+
 def training_rows(rows: DataFrame, plan: Plan, cutoff: dt.date) -> DataFrame:
     """Rows a model for ``cutoff`` may learn from: targets observed before it, origins in
     the training window, enough history."""
@@ -247,16 +301,17 @@ def predict(
 
 
 def fill_baselines(rows: DataFrame, min_history: int) -> DataFrame:
-    """Baselines that cannot be computed (no year of history for the seasonal naive) fall
-    back to the moving mean, and so does every baseline for items with fewer than
-    ``min_history`` periods (the same fallback the model gets)."""
+    """Rules that cannot be computed (no year of history for the seasonal naive, no
+    complete ADIDA bucket) fall back to the moving mean, and so does every rule for items
+    with fewer than ``min_history`` periods (the same fallback the model gets). Items
+    without a demand class get ``unclassified``."""
     short = F.col(HISTORY) < min_history
-    return rows.withColumns(
-        {
-            b: F.when(short | F.col(b).isNull() | F.isnan(b), F.col(B_MEAN)).otherwise(F.col(b))
-            for b in BASELINES
-        }
-    )
+    filled = {
+        b: F.when(short | F.col(b).isNull() | F.isnan(b), F.col(B_MEAN)).otherwise(F.col(b))
+        for b in RULES
+    }
+    filled[DEMAND_CLASS] = F.coalesce(F.col(DEMAND_CLASS), F.lit(UNCLASSIFIED))
+    return rows.withColumns(filled)
 
 
 def long_format(rows: DataFrame, methods: list[str], keep: list[str]) -> DataFrame:
@@ -276,9 +331,10 @@ def backtest(rows: DataFrame, plan: Plan, cfg: ForecastConfig) -> DataFrame | No
     """Out-of-sample forecasts of the model and every baseline at each cutoff.
 
     For each cutoff a GBT is trained on rows whose targets lie before it and scores the
-    items active at it; baselines use the same rows. Returns long rows (``cutoff``,
-    ``item_id``, ``horizon``, ``y``, ``level``, ``method``, ``pred``, ``fallback``), or
-    None when there is no cutoff.
+    items active at it; baselines and the intermittent rules use the same rows (``rows``
+    must carry :func:`with_rules`' columns). Returns long rows (``cutoff``, ``item_id``,
+    ``horizon``, ``y``, ``level``, ``method``, ``pred``, ``fallback``, ``demand_class``),
+    or None when there is no cutoff.
     """
     parts = []
     for c in plan.cutoffs:  # a handful of cutoffs: one model fit each
@@ -291,8 +347,8 @@ def backtest(rows: DataFrame, plan: Plan, cfg: ForecastConfig) -> DataFrame | No
         parts.append(
             long_format(
                 scored,
-                [GBT, *BASELINES],
-                [CUTOFF, N.ITEM_ID, N.HORIZON, TARGET_START, Y, LEVEL, FALLBACK],
+                list(METHODS),
+                [CUTOFF, N.ITEM_ID, N.HORIZON, TARGET_START, Y, LEVEL, FALLBACK, DEMAND_CLASS],
             )
         )
     if not parts:
@@ -379,32 +435,146 @@ def select_method(overall: dict[str, float]) -> Selection:
     return Selection(chosen, dict(overall), best)
 
 
+@dataclass(frozen=True)
+class ClassChoice:
+    """The method published in each demand class, and why.
+
+    Attributes:
+        overall: The one-rule-everywhere choice (all classes pooled).
+        by_class: The choice within each demand class seen in the backtest; a class with
+            too few items (or none chosen per class) carries the overall choice, with a note.
+        items: Items per class in the backtest.
+    """
+
+    overall: Choice
+    by_class: dict[str, Choice]
+    items: dict[str, int]
+
+    def method(self, demand_class: str) -> str:
+        """The method published for ``demand_class`` (the overall one when unseen)."""
+        c = self.by_class.get(demand_class)
+        return (c or self.overall).published
+
+    @property
+    def methods(self) -> set[str]:
+        """Every method published somewhere."""
+        return {self.overall.published, *(c.published for c in self.by_class.values())}
+
+
+def _known(x: float | None) -> bool:
+    return x is not None and not math.isnan(float(x))
+
+
+def _split(scores: Mapping[str, float | None]) -> tuple[dict, dict]:
+    models = {m: v for m, v in scores.items() if m == GBT}
+    return models, {m: v for m, v in scores.items() if m != GBT}
+
+
+def choose_by_class(
+    overall: Mapping[str, float | None],
+    by_class: Mapping[str, Mapping[str, float | None]],
+    items: Mapping[str, int],
+    min_items: int,
+    per_class: bool = True,
+) -> ClassChoice:
+    """The published method per demand class: within each class the GBT if its backtest
+    WAPE beats every rule's (baselines, intermittent rules and the zero forecast), else the
+    best rule (:func:`lakecart.selection.choose`).
+
+    Args:
+        overall: Backtest WAPE per method over every class.
+        by_class: Backtest WAPE per class and method (None / NaN: undefined).
+        items: Items per class in the backtest.
+        min_items: A class with fewer items uses the overall choice.
+        per_class: False: the overall choice everywhere (one rule for every item).
+
+    Returns:
+        The :class:`ClassChoice`. A class whose actual units sum to 0 in the backtest (WAPE
+        undefined for every method) publishes the zero forecast, whose error there is 0; a
+        small class whose overall choice scores worse than zero within it publishes zero, so
+        that no class publishes a method worse than the zero forecast on its backtest.
+    """
+    models, rules = _split(overall)
+    top = choose("forecast", M.WAPE, models, rules, higher_is_better=False)
+    chosen: dict[str, Choice] = {}
+    for cls, scores in sorted(by_class.items()):
+        n = int(items.get(cls, 0))
+        if not per_class:
+            chosen[cls] = dataclasses.replace(top, target=f"forecast class={cls}")
+            continue
+        if n < min_items:
+            mine, zero = scores.get(top.published), scores.get(IR.ZERO)
+            worse = _known(zero) and (not _known(mine) or float(mine) > float(zero))
+            chosen[cls] = dataclasses.replace(
+                top,
+                target=f"forecast class={cls}",
+                published=IR.ZERO if worse else top.published,
+                note=f"{n} items < {min_items}: the overall choice"
+                + (f" {top.published} is worse than zero here: zero" if worse else ""),
+            )
+            continue
+        cm, cr = _split(scores)
+        c = choose(f"forecast class={cls}", M.WAPE, cm, cr, higher_is_better=False)
+        if not any(_known(v) for v in scores.values()):
+            c = dataclasses.replace(
+                c,
+                published=IR.ZERO,
+                baseline=IR.ZERO,
+                note="no units sold in the backtest: the zero forecast",
+            )
+        chosen[cls] = c
+    return ClassChoice(top, chosen, {k: int(v) for k, v in items.items()})
+
+
+def chosen_method(choice: ClassChoice) -> Column:
+    """The published method of each row's ``demand_class`` (a column expression)."""
+    expr = None
+    for cls, c in sorted(choice.by_class.items()):
+        cond = F.col(DEMAND_CLASS) == F.lit(cls)
+        expr = (
+            F.when(cond, F.lit(c.published))
+            if expr is None
+            else expr.when(cond, F.lit(c.published))
+        )
+    default = F.lit(choice.overall.published)
+    return default if expr is None else expr.otherwise(default)
+
+
 def forecast_rows(
     rows: DataFrame,
     plan: Plan,
     cfg: ForecastConfig,
-    method: str,
+    choice: ClassChoice,
     quantiles: DataFrame,
     model: GBTRegressionModel | None,
 ) -> DataFrame:
-    """The forecast for as_of: one row per active item and horizon with ``yhat``, P10, P90,
-    ``fallback`` and the target period (``period_start``)."""
+    """The forecast for as_of: one row per active item and horizon with ``yhat`` from the
+    method chosen for the item's demand class, P10, P90 from that method's calibration,
+    ``fallback``, ``method``, ``demand_class`` and the target period (``period_start``)."""
     at = fill_baselines(rows.filter(F.col(ORIGIN) == F.lit(plan.forecast_origin)), plan.min_history)
-    if method == GBT:
+    if GBT in choice.methods:
         if model is None:
             raise ValueError("the GBT was selected but no model was fitted")
         at = predict(model, at, cfg, plan)
     else:
-        at = at.withColumns({GBT: F.col(method), FALLBACK: F.col(HISTORY) < plan.min_history})
-    q = quantiles.filter(F.col(METHOD) == method).drop(METHOD)
+        at = at.withColumns({GBT: F.col(B_MEAN), FALLBACK: F.col(HISTORY) < plan.min_history})
+    at = at.withColumn(METHOD, chosen_method(choice))
+    pick = None
+    for m in sorted(choice.methods):
+        cond = F.col(METHOD) == F.lit(m)
+        pick = F.when(cond, F.col(m)) if pick is None else pick.when(cond, F.col(m))
+    at = at.withColumn(PRED, pick)
+    q = quantiles
     # short-history items are forecast by the moving mean: use its calibration
     qf = quantiles.filter(F.col(METHOD) == B_MEAN).select(
         N.HORIZON, F.col("q_low").alias("f_low"), F.col("q_high").alias("f_high")
     )
-    j = at.join(F.broadcast(q), N.HORIZON, "left").join(F.broadcast(qf), N.HORIZON, "left")
+    j = at.join(F.broadcast(q), [METHOD, N.HORIZON], "left").join(
+        F.broadcast(qf), N.HORIZON, "left"
+    )
     q_low = F.when(F.col(FALLBACK), F.col("f_low")).otherwise(F.col("q_low"))
     q_high = F.when(F.col(FALLBACK), F.col("f_high")).otherwise(F.col("q_high"))
-    yhat = F.col(GBT)
+    yhat = F.col(PRED)
     lo, hi = interval(
         yhat, F.col(LEVEL), F.coalesce(q_low, F.lit(0.0)), F.coalesce(q_high, F.lit(0.0))
     )
@@ -418,7 +588,14 @@ def forecast_rows(
         hi.cast("double").alias(N.YHAT_P90),
         F.col(LEVEL),
         F.col(FALLBACK),
+        F.col(METHOD),
+        F.col(DEMAND_CLASS),
     )
+
+
+def published_rows(bt: DataFrame, choice: ClassChoice) -> DataFrame:
+    """The backtest rows of the method chosen for each row's demand class."""
+    return bt.filter(F.col(METHOD) == chosen_method(choice))
 
 
 def persist(df: DataFrame) -> DataFrame:
@@ -433,6 +610,21 @@ def score_table(bt: DataFrame) -> DataFrame:
         N.HORIZON, F.lit(None).cast("int")
     )
     return per_h.unionByName(overall)
+
+
+ITEMS = "items"
+UNITS_SUM = "units"
+
+
+def class_table(bt: DataFrame) -> DataFrame:
+    """Backtest metrics per demand class and method over all horizons, with the class's
+    distinct items and actual units."""
+    s = M.scores(bt, [DEMAND_CLASS, METHOD], Y, PRED, N.YHAT_P10, N.YHAT_P90)
+    n = bt.groupBy(DEMAND_CLASS).agg(
+        F.countDistinct(N.ITEM_ID).alias(ITEMS),
+        F.sum(F.when(F.col(METHOD) == F.lit(IR.ZERO), F.col(Y))).alias(UNITS_SUM),
+    )
+    return s.join(n, DEMAND_CLASS)
 
 
 def replace_plan(plan: Plan, **changes) -> Plan:

@@ -3,9 +3,11 @@ backtest, calibrated P10-P90) published to ``gold.demand_forecast``, and the inv
 it drives published to ``gold.inventory_plan``.
 
 Input is ``features.item_demand`` at ``forecast.grain`` for as_of (the snapshot when the
-``features`` job wrote one, else computed in memory from silver). The GBT is published only
-when its backtest WAPE beat the best baseline's; otherwise that baseline is published and the
-log and ``ops.model_metrics`` say so. Both tables are replaced whole on every run.
+``features`` job wrote one, else computed in memory from silver). The candidates are the GBT,
+the baselines and the intermittent-demand rules (Croston, SBA, TSB, ADIDA, zero); within each
+Syntetos-Boylan demand class the GBT is published only when its backtest WAPE beat every
+rule's, otherwise the best rule is (:func:`lakecart.selection.choose`), and the log and
+``ops.model_metrics`` say so. Both tables are replaced whole on every run.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from lakecart.tables import Lakehouse
 log = logging.getLogger("lakecart")
 
 MODEL_NAME = "demand_gbt"
+BY_CLASS = "demand_by_class"  # version prefix when several methods are published
 POLICY = "inventory_policy"
 
 
@@ -137,7 +140,8 @@ def _forecast(
 ) -> dict[str, Any]:
     cfg = config.forecast
     with ctx.stage("forecast: feature rows") as st:
-        rows = FM.persist(FM.panel(demand, plan))
+        rules = FM.rule_forecasts(demand, plan, cfg)
+        rows = FM.persist(FM.with_rules(FM.panel(demand, plan), rules))
         cached.append(rows)
         st["rows"] = rows.count()
     with ctx.stage("forecast: backtest") as st:
@@ -146,38 +150,68 @@ def _forecast(
         bt = FM.persist(FM.with_loo_interval(bt_raw, cfg.interval_low, cfg.interval_high))
         cached.append(bt)
         table = FM.score_table(bt).collect()  # methods x horizons: a few dozen rows
+        class_rows = FM.class_table(bt).collect()  # classes x methods: a few dozen rows
         st.update(cutoffs=len(plan.cutoffs), rows=bt_raw.count())
     overall = {r[FM.METHOD]: r[M.WAPE] for r in table if r[N.HORIZON] is None}
     sel = FM.select_method(overall)
-    version = new_model_version(MODEL_NAME if sel.model_beat_baselines else sel.method, as_of)
+    choice = FM.choose_by_class(
+        overall,
+        _by_class(class_rows),
+        {r[FM.DEMAND_CLASS]: r[FM.ITEMS] for r in class_rows},
+        cfg.class_min_items,
+        cfg.select_by_class,
+    )
+    pub_bt = M.scores(FM.published_rows(bt, choice), [], FM.Y, FM.PRED, N.YHAT_P10, N.YHAT_P90)
+    pub_score = pub_bt.first()  # one row
+    methods = choice.methods
+    name = (
+        (MODEL_NAME if FM.GBT in methods else next(iter(methods)))
+        if len(methods) == 1
+        else BY_CLASS
+    )
+    version = new_model_version(name, as_of)
     _log_table(table, sel)
+    _log_classes(class_rows, choice, pub_score)
     quantiles = FM.residual_quantiles(bt_raw, cfg.interval_low, cfg.interval_high)
     model = None
     with ctx.stage("forecast: final model") as st:
-        if sel.model_beat_baselines:
+        if FM.GBT in methods:
             model = FM.fit_gbt(FM.training_rows(rows, plan, plan.forecast_origin), cfg, plan.grain)
             path = model_path(lh, MODEL_NAME, version)
             model.write().overwrite().save(path)
             st["saved"] = path
-        st["published"] = sel.method
+        st["published"] = {c: ch.published for c, ch in choice.by_class.items()}
     generated = utcnow()
     with ctx.stage("forecast: publish demand_forecast") as st:
-        fc = FM.persist(FM.forecast_rows(rows, plan, cfg, sel.method, quantiles, model))
+        fc = FM.persist(FM.forecast_rows(rows, plan, cfg, choice, quantiles, model))
         cached.append(fc)
+        # <version>:<demand class>:<method>, with -fallback for short histories
+        tag = F.concat_ws(":", F.lit(version), F.col(FM.DEMAND_CLASS), F.col(FM.METHOD))
         versioned = fc.withColumn(
             "_version",
-            F.when(F.col(FM.FALLBACK), F.lit(f"{version}-fallback")).otherwise(F.lit(version)),
+            F.when(F.col(FM.FALLBACK), F.concat(tag, F.lit("-fallback"))).otherwise(tag),
         )
-        out = with_gold_columns(versioned.drop(FM.LEVEL, FM.FALLBACK), "x", as_of, generated)
+        out = with_gold_columns(
+            versioned.drop(FM.LEVEL, FM.FALLBACK, FM.METHOD, FM.DEMAND_CLASS), "x", as_of, generated
+        )
         out = out.withColumn(N.MODEL_VERSION, F.col("_version")).drop("_version")
         n_fc = publish(lh, out, DEMAND_FORECAST)
-        n_fallback = fc.filter(F.col(FM.FALLBACK)).select(N.ITEM_ID).distinct().count()
-        st.update(rows=n_fc, fallback_items=n_fallback, method=sel.method)
+        counts = (
+            fc.groupBy(FM.DEMAND_CLASS)
+            .agg(
+                F.countDistinct(N.ITEM_ID).alias(FM.ITEMS),
+                F.countDistinct(F.when(F.col(FM.FALLBACK), F.col(N.ITEM_ID))).alias("fallback"),
+            )
+            .collect()  # one row per demand class
+        )
+        n_fallback = sum(r["fallback"] for r in counts)
+        fc_items = {r[FM.DEMAND_CLASS]: r[FM.ITEMS] for r in counts}
+        st.update(rows=n_fc, fallback_items=n_fallback, items=fc_items)
     with ctx.stage("forecast: inventory backtest") as st:
         rev, prices = revenue_and_prices(demand, as_of, cfg.abc_days)
         inv_spec = SILVER[N.INVENTORY]
         inv = I.latest_inventory(lh.read(inv_spec), as_of) if lh.exists(inv_spec) else None
-        pub = bt.filter(F.col(FM.METHOD) == sel.method)
+        pub = FM.published_rows(bt, choice)
         items = pub.select(N.ITEM_ID).distinct()
         classes = I.abc_classes(
             items.join(rev, N.ITEM_ID, "left").fillna(0.0, [N.REVENUE]), tuple(cfg.abc_cutoffs)
@@ -213,13 +247,18 @@ def _forecast(
         st["rows"] = n_plan
     inventory = InventoryBacktest(inv_rows, total, uncalibrated, factors)
     metrics = _metrics(table, sel, version, as_of, plan, inventory, n_fallback)
+    metrics += _class_metrics(class_rows, choice, pub_score, fc_items, version, as_of, plan)
     write_metrics(lh, ctx.run_id, metrics)
     ctx.rows_out += n_fc + n_plan
     return {
         "as_of": as_of.isoformat(),
-        "published": sel.method,
+        "published": {c: ch.published for c, ch in choice.by_class.items()},
+        "published_overall": choice.overall.published,
+        "published_backtest_wape": pub_score[M.WAPE],
+        "items": fc_items,
         "model_version": version,
         "backtest_wape": sel.scores,
+        "backtest_wape_by_class": _by_class(class_rows),
         "rows": {DEMAND_FORECAST.full_name: n_fc, INVENTORY_PLAN.full_name: n_plan},
         "inventory_backtest": {
             "all": (total["achieved"], total["target"], total["cycles"]),
@@ -270,19 +309,120 @@ def _log_table(table: list, sel: FM.Selection) -> None:
         )
     if sel.model_beat_baselines:
         log.info(
-            "[forecast] publishing the GBT: backtest WAPE %.4f < best baseline %s %.4f",
+            "[forecast] all classes pooled: the GBT beat every rule, backtest WAPE %.4f < best baseline %s %.4f",
             sel.scores[FM.GBT],
             sel.best_baseline,
             sel.scores[sel.best_baseline],
         )
     else:
         log.info(
-            "[forecast] the GBT did NOT beat the baselines (WAPE %.4f vs %s %.4f): publishing %s",
+            "[forecast] all classes pooled: the GBT did NOT beat the rules (WAPE %.4f vs %s %.4f): one rule everywhere would be %s",
             sel.scores.get(FM.GBT) or float("nan"),
             sel.best_baseline,
             sel.scores[sel.best_baseline],
             sel.method,
         )
+
+
+def _by_class(classes: list) -> dict[str, dict[str, float | None]]:
+    out: dict[str, dict[str, float | None]] = {}
+    for r in classes:
+        out.setdefault(r[FM.DEMAND_CLASS], {})[r[FM.METHOD]] = r[M.WAPE]
+    return out
+
+
+def _log_classes(classes: list, choice: FM.ClassChoice, pub: Any) -> None:
+    by = _by_class(classes)
+    info = {r[FM.DEMAND_CLASS]: (r[FM.ITEMS], r[FM.UNITS_SUM]) for r in classes}
+    methods = list(FM.METHODS)
+    log.info("[forecast] backtest WAPE per demand class (all horizons):")
+    log.info(
+        "[forecast]   %-13s %6s %8s  %s",
+        "class",
+        "items",
+        "units",
+        " ".join(f"{m[:8]:>8}" for m in methods),
+    )
+    for cls in sorted(by):
+        vals = " ".join(
+            f"{by[cls][m]:8.3f}" if by[cls].get(m) is not None else f"{'n/a':>8}" for m in methods
+        )
+        items, units = info[cls]
+        log.info("[forecast]   %-13s %6d %8.0f  %s", cls, items, units or 0.0, vals)
+    log.info("[forecast] one rule everywhere: %s", choice.overall.reason())
+    for _, c in sorted(choice.by_class.items()):
+        log.info("[forecast] %s", c.reason())
+    log.info(
+        "[forecast] published per class: backtest WAPE %.4f (one rule everywhere, %s: %.4f)",
+        pub[M.WAPE] or float("nan"),
+        choice.overall.published,
+        choice.overall.model_value if choice.overall.model_won else choice.overall.baseline_value,
+    )
+
+
+def _class_metrics(
+    classes: list,
+    choice: FM.ClassChoice,
+    pub: Any,
+    fc_items: dict[str, int],
+    version: str,
+    as_of: dt.date,
+    plan: FM.Plan,
+) -> list[Metric]:
+    """Per demand class: the decision rows, every method's backtest WAPE beside the class's
+    best rule, item counts (backtest and published); and the published mix's backtest WAPE
+    beside the one-rule-everywhere choice."""
+    ds = f"item_demand:{plan.grain}"
+    out: list[Metric] = list(choice.overall.metrics(version, ds, as_of, N.SPLIT_BACKTEST))
+    best = {c: ch.baseline for c, ch in choice.by_class.items()}
+    by = _by_class(classes)
+    for cls, c in sorted(choice.by_class.items()):
+        out += c.metrics(version, f"{ds} class={cls}", as_of, N.SPLIT_BACKTEST)
+        b = best[cls]
+        for method, v in sorted(by[cls].items()):
+            out.append(
+                Metric(
+                    model=MODEL_NAME if method == FM.GBT else method,
+                    model_version=version,
+                    metric=f"{M.WAPE}:class={cls}",
+                    value=v,
+                    dataset=ds,
+                    as_of=as_of,
+                    split=N.SPLIT_BACKTEST,
+                    baseline=None if method == b else b,
+                    baseline_value=None if method == b else by[cls].get(b),
+                )
+            )
+        out.append(
+            Metric(
+                MODEL_NAME,
+                version,
+                f"items:class={cls}",
+                float(choice.items.get(cls, 0)),
+                ds,
+                as_of,
+                N.SPLIT_BACKTEST,
+            )
+        )
+    for cls, n in sorted(fc_items.items()):
+        out.append(
+            Metric(MODEL_NAME, version, f"items:class={cls}", float(n), ds, as_of, "forecast")
+        )
+    top = choice.overall
+    out.append(
+        Metric(
+            model=BY_CLASS,
+            model_version=version,
+            metric=f"{M.WAPE}:published",
+            value=pub[M.WAPE],
+            dataset=ds,
+            as_of=as_of,
+            split=N.SPLIT_BACKTEST,
+            baseline=top.published,
+            baseline_value=top.model_value if top.model_won else top.baseline_value,
+        )
+    )
+    return out
 
 
 def _metrics(
