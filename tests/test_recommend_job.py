@@ -35,6 +35,9 @@ SMALL = [
     "--set", "recommend.top_n=5",
     "--set", "recommend.min_users=2",
     "--set", "recommend.min_items=2",
+    # the taste groups are also the countries and the categories, so popularity by segment
+    # is an oracle of the group here; the rule itself is tested in test_recommend_context
+    "--set", "recommend.popular_segments=[]",
 ]  # fmt: skip
 
 
@@ -92,6 +95,12 @@ def test_stage_lines_and_metrics_beside_popularity(shop):
     assert (m[N.BASELINE] == "popular").all()
     ndcg = m[m[N.METRIC] == "ndcg"].set_index(N.MODEL)
     assert (ndcg[N.BASELINE_VALUE] == ndcg.loc["popular", N.VALUE]).all()
+    # the rule's decision: the hybrid beat popularity on validation and was published
+    v = lh.read(MODEL_METRICS).filter(F.col(N.SPLIT) == N.SPLIT_VALIDATION).toPandas()
+    pub = v[v[N.METRIC] == "published"]
+    assert pub[N.MODEL].tolist() == ["hybrid"] and pub[N.VALUE].tolist() == [1.0]
+    assert pub[N.BASELINE].tolist() == ["popular"]
+    assert {"hybrid", "popular", "als", "item_cf"} <= set(v[v[N.METRIC] == "ndcg"][N.MODEL])
 
 
 def test_taste_groups_seen_and_inactive_items(shop):

@@ -234,6 +234,26 @@ class RecommendConfig:
             order, scored as the basket job scores them, over the baskets ``basket.*``
             defines) tried on top of the chosen hybrid; it joins the hybrid only when one
             of them raises validation NDCG. Empty: the source is off.
+        last_items: The "last item" source (``last_item``) scores the neighbours of each
+            user's this many most recent items; 0: the source is off.
+        last_item_decay: Weight of the user's i-th most recent item is ``decay ** i``
+            (the latest counts 1).
+        last_item_weights: Weights of the ``last_item`` source tried on top of the chosen
+            hybrid on validation (it also competes alone and with popularity); kept only
+            when validation NDCG improves.
+        context_max_items: Orders and sessions with more distinct items than this are left
+            out of the co-view / co-purchase counts of the ``last_item`` neighbours.
+        context_content_weight: Weight of the TF-IDF content neighbours beside the
+            co-view / co-purchase neighbours (each scaled to 1 per item) in ``last_item``;
+            default 0: its rows publish as ``item_cf``, so they come from co-occurrence
+            only (content similarity is the ``content`` source's).
+        truth_users: Whose purchases in a chronological validation / holdout period are the
+            truth: ``buyers`` (customers who bought before it) or ``known`` (also users who
+            only browsed before it: the users a shop of one-off buyers serves).
+        popular_segments: Popularity baselines by segment evaluated beside the overall one
+            (``country``: the user's country, ``category``: the category the user
+            interacted with most). The hybrid is published only when its validation NDCG
+            beats the best of them; otherwise that baseline is.
         min_users: Fewer users with interactions than this: the job skips.
         min_items: Fewer items with interactions than this: the job skips.
     """
@@ -264,6 +284,13 @@ class RecommendConfig:
     content_max_df: float = 0.05
     blend_step: float = 0.25
     basket_weights: list[float] = field(default_factory=lambda: [0.1, 0.3, 1.0])
+    last_items: int = 3
+    last_item_decay: float = 0.5
+    last_item_weights: list[float] = field(default_factory=lambda: [0.3, 1.0])
+    context_max_items: int = 50
+    context_content_weight: float = 0.0
+    popular_segments: list[str] = field(default_factory=lambda: ["country", "category"])
+    truth_users: str = "known"
     min_users: int = 10
     min_items: int = 10
 
@@ -297,6 +324,23 @@ class RecommendConfig:
             raise ConfigError("recommend.blend_step: must be in (0, 1]")
         if any(w <= 0 for w in self.basket_weights):
             raise ConfigError("recommend.basket_weights: must be > 0 (an empty list: off)")
+        if any(w <= 0 for w in self.last_item_weights):
+            raise ConfigError("recommend.last_item_weights: must be > 0")
+        if self.last_items < 0 or self.context_max_items < 2:
+            raise ConfigError("recommend.last_items must be >= 0, context_max_items >= 2")
+        if not 0.0 < self.last_item_decay <= 1.0:
+            raise ConfigError("recommend.last_item_decay: must be in (0, 1]")
+        if self.context_content_weight < 0:
+            raise ConfigError("recommend.context_content_weight: must be >= 0")
+        if self.truth_users not in ("buyers", "known"):
+            raise ConfigError(
+                f"recommend.truth_users: expected buyers or known, got {self.truth_users!r}"
+            )
+        bad = [x for x in self.popular_segments if x not in ("country", "category")]
+        if bad:
+            raise ConfigError(
+                f"recommend.popular_segments: expected country and/or category, got {bad}"
+            )
         lists = {
             "als_ranks": self.als_ranks,
             "als_reg_params": self.als_reg_params,

@@ -1,6 +1,12 @@
 """The whole ``recommend`` stage for one as_of: choose and evaluate the models (or load a
 saved version), fit on all data before as_of, publish the three gold tables and write the
-metrics. Called by :mod:`lakecart.jobs.recommend` and the notebook."""
+metrics. Called by :mod:`lakecart.jobs.recommend` and the notebook.
+
+One rule decides what users with history get (:func:`lakecart.selection.choose` on the
+validation NDCG@k): the hybrid when it beats the best popularity baseline (overall, by the
+user's country, by the user's top category), otherwise that baseline (``source``
+``popular``, reason "popular in <segment>"). The decision is logged, written to
+``ops.model_metrics`` (metric ``published``) and returned in the job's summary."""
 
 from __future__ import annotations
 
@@ -15,8 +21,10 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakecart import names as N
+from lakecart import selection
 from lakecart.config import Config
 from lakecart.gold import (
+    Metric,
     model_path,
     models_root,
     new_model_version,
@@ -34,6 +42,49 @@ from lakecart.tables import Lakehouse
 log = logging.getLogger("lakecart")
 
 MODEL_NAME = "recommend"
+TARGET = N.RECOMMENDATIONS
+SELECTION_METRIC = "ndcg"
+
+
+def select(scores: dict[str, float], baselines: dict[str, float]) -> selection.Choice:
+    """The one rule on validation NDCG: the hybrid (``scores['hybrid']``, the tuned blend)
+    against the best popularity baseline (``scores['popular']`` and the segment baselines).
+    Without validation every value is unknown and the overall popularity is published."""
+    base = {core.POPULAR: scores.get(core.POPULAR), **baselines}
+    return selection.choose(
+        TARGET, SELECTION_METRIC, {train.HYBRID: scores.get(train.HYBRID)}, base
+    )
+
+
+def validation_rows(
+    scores: dict[str, float],
+    baselines: dict[str, float],
+    sel: selection.Choice,
+    version: str,
+    dataset: str,
+    as_of: dt.date,
+    k: int,
+) -> list[Metric]:
+    """``ops.model_metrics`` rows of the validation NDCG of every source alone, the hybrid
+    and the popularity baselines, beside the best baseline."""
+    vals = {m: scores[m] for m in (*core.SOURCES, train.HYBRID) if m in scores}
+    vals.update(baselines)
+    b = sel.baseline_value
+    return [
+        Metric(
+            model=m,
+            model_version=version,
+            metric=SELECTION_METRIC,
+            value=float(v),
+            dataset=dataset,
+            as_of=as_of,
+            split=N.SPLIT_VALIDATION,
+            k=k,
+            baseline=sel.baseline,
+            baseline_value=None if b != b else float(b),
+        )
+        for m, v in vals.items()
+    ]
 
 
 def _checkpoint_dir(spark: SparkSession, lh: Lakehouse) -> None:
@@ -76,6 +127,25 @@ def _similar(c: Context, f: train.Fitted, model: core.ItemModel, allowed: DataFr
     for p in parts[1:]:
         out = out.unionByName(p)
     return out
+
+
+def baseline_recs(
+    c: train.Context,
+    f: train.Fitted,
+    baseline: str,
+    countries: DataFrame | None,
+    popular: DataFrame,
+) -> DataFrame:
+    """The published popularity baseline's lists for every user with history."""
+    kind = outputs.baseline_segment(baseline)
+    segments = None
+    if kind == outputs.SEG_COUNTRY:
+        segments = countries
+    elif kind == outputs.SEG_CATEGORY:
+        segments = outputs.top_categories(f.split.train, c.inputs.silver.products)
+    users = f.train_idx.select(N.USER_ID).distinct()
+    seen = f.split.train.select(N.USER_ID, N.ITEM_ID) if c.rc.exclude_purchased else None
+    return outputs.popular_for_users(users, segments, kind, popular, seen, c.rc.top_n)
 
 
 def run_recommend(
@@ -159,7 +229,25 @@ def run_recommend(
                 ok = train.has_truth(fv)
                 st.update(cut=val.cut.isoformat(), truth=ok)
             choice = train.tune(c, fv) if ok else train.default_choice(rc, c.dense)
+            with ctx.stage("recommend: validation baselines") as st:
+                base_v = train.evaluate_baselines(c, fv) if ok else {}
+                base_ndcg = {k: v["ndcg"] for k, v in base_v.items()}
+                st.update(**{k: f"{v:.4f}" for k, v in base_ndcg.items()})
             train.release(fv)
+            sel = select(choice.scores, base_ndcg)
+            choice.published = sel.published
+            log.info("[recommend] %s", sel.reason())
+            metrics += sel.metrics(version, dataset, as_of, N.SPLIT_VALIDATION)
+            metrics += validation_rows(
+                choice.scores, base_ndcg, sel, version, dataset, as_of, rc.eval_k
+            )
+            summary["published"] = sel.published
+            summary["selection"] = sel.reason()
+            summary["validation_ndcg"] = {
+                k: round(v, 4)
+                for k, v in {**choice.scores, **base_ndcg}.items()
+                if k in (*core.SOURCES, train.HYBRID, *core.BASELINES)
+            }
             if core.BASKET in choice.scores:
                 summary["validation_ndcg_bought_together"] = round(choice.scores[core.BASKET], 4)
             if core.BASKET not in choice.blend:
@@ -172,6 +260,7 @@ def run_recommend(
                 if train.has_truth(fh):
                     m_h, als_h = train.fit_final(c, fh, choice)
                     res = train.evaluate_split(c, fh, m_h, als_h, choice, beyond=True)
+                    res.update(train.evaluate_baselines(c, fh))
                     metrics += train.metric_rows(
                         res, N.SPLIT_HOLDOUT, version, dataset, as_of, rc.eval_k
                     )
@@ -206,16 +295,20 @@ def run_recommend(
                 rc.popular_days,
                 rc.popular_n,
             ).persist(StorageLevel.MEMORY_AND_DISK)
-            blocks = user_blocks(f.train_idx, als)
-            scored = score(
-                blocks,
-                model,
-                {train.HYBRID: choice.blend},
-                rc.top_n,
-                rc.exclude_purchased,
-                explain=True,
-            )
-            recs = outputs.personalised(scored, inputs.silver.products, purchases)
+            if choice.published == train.HYBRID:
+                blocks = user_blocks(f.train_idx, als, recent=train.recent_items(c, model))
+                scored = score(
+                    blocks,
+                    model,
+                    {train.HYBRID: choice.blend},
+                    rc.top_n,
+                    rc.exclude_purchased,
+                    explain=True,
+                )
+                recs = outputs.personalised(scored, inputs.silver.products, purchases)
+            else:  # the hybrid did not beat a popularity baseline on validation
+                recs = baseline_recs(c, f, choice.published, countries, popular)
+            st.update(published=choice.published)
             cold = data.known_users(inputs, as_of).join(
                 inter.select(N.USER_ID), N.USER_ID, "left_anti"
             )

@@ -26,13 +26,19 @@ ITEM_CF = "item_cf"
 CONTENT = "content"
 POPULAR = "popular"
 BASKET = "bought_together"  # same-basket co-occurrence (orders), lakecart.basket's score
-SOURCES = (ALS, ITEM_CF, CONTENT, POPULAR, BASKET)
+LAST = "last_item"  # neighbours of the user's most recent items (co-view, co-purchase, content)
+SOURCES = (ALS, ITEM_CF, CONTENT, POPULAR, BASKET, LAST)
+# popularity baselines by segment (model names in ops.model_metrics; published as popular)
+POPULAR_COUNTRY = "popular_country"
+POPULAR_CATEGORY = "popular_category"
+BASELINES = (POPULAR, POPULAR_COUNTRY, POPULAR_CATEGORY)
 
 # columns of a user block (input of score_block)
 U_ID = "user_id"
 U_FACTORS = "factors"
 U_ITEMS = "items"
 U_WEIGHTS = "weights"
+U_RECENT = "recent"  # the user's most recent item indices, latest first (optional column)
 
 # columns of score_block's output
 OUT_MODEL = "model"
@@ -144,6 +150,10 @@ class ItemModel:
         cf: Top-K item-to-item co-occurrence similarities, or None.
         content: Top-K content (TF-IDF) similarities, or None.
         basket: Top-K bought-together scores (items of the same order), or None.
+        context: Top-K "last item" neighbours (co-viewed in a session or bought in the same
+            order, plus content), scored from the user's most recent items, or None.
+        recent_decay: Weight of a user's i-th most recent item in the ``last_item`` source
+            is ``recent_decay ** i``.
     """
 
     item_ids: np.ndarray
@@ -154,6 +164,8 @@ class ItemModel:
     cf: Neighbours | None = None
     content: Neighbours | None = None
     basket: Neighbours | None = None
+    context: Neighbours | None = None
+    recent_decay: float = 0.5
 
     @property
     def n_items(self) -> int:
@@ -170,6 +182,8 @@ class ItemModel:
             return self.content is not None
         if source == BASKET:
             return self.basket is not None
+        if source == LAST:
+            return self.context is not None
         return source == POPULAR
 
 
@@ -210,6 +224,24 @@ def history_arrays(block: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndar
     return rows, items, ws
 
 
+def recent_arrays(block: pd.DataFrame, decay: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A block's most recent items (column ``recent``, latest first) as (row, item index,
+    weight) triples, the i-th most recent weighing ``decay ** i``; empty without the column."""
+    empty = np.zeros(0, np.int64)
+    if U_RECENT not in block.columns:
+        return empty, empty, np.zeros(0)
+    lists = [
+        np.zeros(0, np.int64) if x is None else np.asarray(x, np.int64) for x in block[U_RECENT]
+    ]
+    lens = np.fromiter((len(x) for x in lists), np.int64, len(lists))
+    if lens.sum() == 0:
+        return empty, empty, np.zeros(0)
+    rows = np.repeat(np.arange(len(lists)), lens)
+    items = np.concatenate(lists)
+    pos = np.concatenate([np.arange(n) for n in lens])
+    return rows, items, np.power(float(decay), pos)
+
+
 def source_scores(
     model: ItemModel, block: pd.DataFrame, sources: Sequence[str]
 ) -> dict[str, np.ndarray]:
@@ -235,6 +267,9 @@ def source_scores(
         out[CONTENT] = model.content.scores(rows, items, ws, b)
     if BASKET in sources and model.basket is not None:
         out[BASKET] = model.basket.scores(rows, items, ws, b)
+    if LAST in sources and model.context is not None:
+        r_rows, r_items, r_ws = recent_arrays(block, model.recent_decay)
+        out[LAST] = model.context.scores(r_rows, r_items, r_ws, b)
     if POPULAR in sources:
         out[POPULAR] = np.broadcast_to(model.popularity.astype(np.float64), (b, n))
     return out
@@ -286,6 +321,8 @@ def _why(model: ItemModel, source: str, hist: np.ndarray, hist_w: np.ndarray, it
         sims = model.content.lookup(hist, np.full(len(hist), item)) * hist_w
     elif source == BASKET and model.basket is not None:
         sims = model.basket.lookup(hist, np.full(len(hist), item)) * hist_w
+    elif source == LAST and model.context is not None:
+        sims = model.context.lookup(hist, np.full(len(hist), item)) * hist_w
     elif source == ALS and model.item_factors is not None:
         f = model.item_factors
         v = f[item]
@@ -371,11 +408,17 @@ def _score_part(model, part, blends, wanted, n, exclude_seen, explain) -> list[p
         if explain and len(r):
             starts = np.searchsorted(rows, np.arange(b))
             ends = np.searchsorted(rows, np.arange(b), side="right")
+            r_rows, r_items, r_ws = recent_arrays(part, model.recent_decay)
+            r_starts = np.searchsorted(r_rows, np.arange(b))
+            r_ends = np.searchsorted(r_rows, np.arange(b), side="right")
             for t in range(len(r)):
                 if src[t] == POPULAR:
                     continue
                 u = r[t]
-                h, hw = items[starts[u] : ends[u]], ws[starts[u] : ends[u]]
+                if src[t] == LAST:  # explained by one of the user's latest items
+                    h, hw = r_items[r_starts[u] : r_ends[u]], r_ws[r_starts[u] : r_ends[u]]
+                else:
+                    h, hw = items[starts[u] : ends[u]], ws[starts[u] : ends[u]]
                 j = _why(model, src[t], h, hw, int(chosen[t]))
                 if j >= 0:
                     why[t] = model.item_ids[j]

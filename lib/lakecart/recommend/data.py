@@ -7,8 +7,10 @@ Splits (SPEC section 5: time is respected):
   ``recommend.holdout_days`` before as_of, the validation period the
   ``recommend.validation_days`` before that. The training data of a period is
   ``features.interactions`` recomputed as of the period's start (the feature functions, in
-  memory), and its truth is what returning customers bought new in the period
-  (:func:`lakecart.recommend.evaluate.new_item_truth`).
+  memory), and its truth is what the users the models know bought new in the period
+  (:func:`lakecart.recommend.evaluate.new_item_truth`): customers who bought before and,
+  with ``recommend.truth_users: known``, users who only browsed (events) before — in a
+  shop of one-off buyers the browsers are most of the users the lists are for.
 * random (ratings-only data, which has no purchase time line worth respecting): per-user
   stratified random holdout, then a per-user random validation split of the rest.
 """
@@ -103,12 +105,18 @@ def split_mode(inputs: Inputs, setting: str) -> str:
     return CHRONOLOGICAL if (s.orders is not None or s.events is not None) else RANDOM
 
 
-def _period_truth(inputs: Inputs, config: Config, start: dt.date, end: dt.date) -> DataFrame:
+def _period_truth(
+    inputs: Inputs, config: Config, start: dt.date, end: dt.date, train: DataFrame | None = None
+) -> DataFrame:
     """What returning users took up new in ``[start, end)``: purchases when there are
-    orders, else any new interaction pair."""
+    orders (by past buyers and, with ``recommend.truth_users: known``, by every user of
+    ``train``, the interactions before ``start``), else any new interaction pair."""
     s = inputs.silver
     if s.orders is not None:
-        return new_item_truth(s.orders, start, end)
+        known = None
+        if train is not None and config.recommend.truth_users == "known":
+            known = train.select(N.USER_ID).distinct()
+        return new_item_truth(s.orders, start, end, known)
     before = interactions_as_of(s, start, config)
     after = interactions_as_of(s, end, config)
     returning = before.select(N.USER_ID).distinct()
@@ -132,17 +140,13 @@ def make_splits(inputs: Inputs, config: Config, as_of: dt.date, mode: str) -> li
         cut_h = as_of - dt.timedelta(days=rc.holdout_days)
         cut_v = cut_h - dt.timedelta(days=rc.validation_days)
         s = inputs.silver
+        train_h = interactions_as_of(s, cut_h, config)
+        train_v = interactions_as_of(s, cut_v, config)
         hold = Split(
-            N.SPLIT_HOLDOUT,
-            cut_h,
-            interactions_as_of(s, cut_h, config),
-            _period_truth(inputs, config, cut_h, as_of),
+            N.SPLIT_HOLDOUT, cut_h, train_h, _period_truth(inputs, config, cut_h, as_of, train_h)
         )
         val = Split(
-            N.SPLIT_VALIDATION,
-            cut_v,
-            interactions_as_of(s, cut_v, config),
-            _period_truth(inputs, config, cut_v, cut_h),
+            N.SPLIT_VALIDATION, cut_v, train_v, _period_truth(inputs, config, cut_v, cut_h, train_v)
         )
         return [val, hold, final]
     train_h, test_h = stratified_split(full, 1.0 - rc.holdout_share, rc.seed)

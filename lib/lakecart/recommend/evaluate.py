@@ -344,11 +344,17 @@ def stratified_split(
     return train, test
 
 
-def new_item_truth(orders: DataFrame, as_of: dt.date, end: dt.date | None = None) -> DataFrame:
+def new_item_truth(
+    orders: DataFrame,
+    as_of: dt.date,
+    end: dt.date | None = None,
+    known_users: DataFrame | None = None,
+) -> DataFrame:
     """Chronological ground truth: what returning customers bought new from ``as_of`` on.
 
     A returning customer is one with at least one purchase line (not a return) strictly
-    before ``as_of``. Their relevant items are those bought (purchase lines) in
+    before ``as_of`` (or, with ``known_users``, any of those users: e.g. users who only
+    browsed before). Their relevant items are those bought (purchase lines) in
     ``[as_of, end)`` that they never bought before ``as_of``. Guests (NULL customer) and
     return/cancellation lines are ignored on both sides.
 
@@ -356,6 +362,7 @@ def new_item_truth(orders: DataFrame, as_of: dt.date, end: dt.date | None = None
         orders: silver.orders rows (``customer_id``, ``item_id``, ``order_ts``, ``is_return``).
         as_of: Decision date (midnight UTC).
         end: Exclusive end date; None for the end of the data.
+        known_users: ``user_id`` of further users who count as returning (None: buyers only).
 
     Returns:
         Distinct ``user_id``, ``item_id``.
@@ -369,7 +376,10 @@ def new_item_truth(orders: DataFrame, as_of: dt.date, end: dt.date | None = None
     if end is not None:
         future = future.filter(F.col(N.ORDER_TS) < _as_of_ts(end))
     future = future.select(N.USER_ID, N.ITEM_ID).distinct()
-    returning = past.select(N.USER_ID).distinct()
+    returning = past.select(N.USER_ID)
+    if known_users is not None:
+        returning = returning.unionByName(known_users.select(N.USER_ID))
+    returning = returning.distinct()
     return future.join(returning, N.USER_ID, "left_semi").join(
         past, [N.USER_ID, N.ITEM_ID], "left_anti"
     )

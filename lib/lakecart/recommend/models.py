@@ -241,6 +241,135 @@ def basket_neighbours(
     )
 
 
+def context_items(
+    orders: DataFrame | None, events: DataFrame | None, cut: dt.date, max_items: int
+) -> DataFrame | None:
+    """The "contexts" before ``cut``: orders (purchase lines, guests included) and
+    sessions (events with an item and a session id; a session is keyed by user and session
+    id), each as its distinct items; contexts with one item or more than ``max_items``
+    items are dropped (nothing to pair / browsing noise).
+
+    Returns:
+        ``_ctx, item_id`` (distinct), or None when there are neither orders nor sessions.
+    """
+    end = F.lit(cut).cast("timestamp")
+    parts = []
+    if orders is not None:
+        parts.append(
+            orders.filter(~F.col(N.IS_RETURN) & (F.col(N.ORDER_TS) < end)).select(
+                F.concat(F.lit("o:"), F.col(N.ORDER_ID)).alias("_ctx"), N.ITEM_ID
+            )
+        )
+    if events is not None and N.SESSION_ID in events.columns:
+        parts.append(
+            events.filter(
+                F.col(N.ITEM_ID).isNotNull()
+                & F.col(N.SESSION_ID).isNotNull()
+                & (F.col(N.EVENT_TS) < end)
+            ).select(
+                F.concat_ws(":", F.lit("s"), F.col(N.USER_ID), F.col(N.SESSION_ID)).alias("_ctx"),
+                N.ITEM_ID,
+            )
+        )
+    if not parts:
+        return None
+    rows = parts[0]
+    for p in parts[1:]:
+        rows = rows.unionByName(p)
+    rows = rows.filter(F.col(N.ITEM_ID).isNotNull()).distinct()
+    w = Window.partitionBy("_ctx")
+    return (
+        rows.withColumn("_size", F.count(F.lit(1)).over(w))
+        .filter((F.col("_size") >= 2) & (F.col("_size") <= max_items))
+        .select("_ctx", N.ITEM_ID)
+    )
+
+
+def scaled_rows(nb: Neighbours) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A neighbour list as (src, dst, value) triples, each item's values divided by its
+    largest (so every item's best neighbour scores 1)."""
+    ok = (nb.idx >= 0) & (nb.val > 0)
+    top = np.where(ok, nb.val, 0.0).max(axis=1)
+    src = np.nonzero(ok)[0]
+    val = (nb.val[ok] / top[src]).astype(np.float64)
+    return src.astype(np.int64), nb.idx[ok].astype(np.int64), val
+
+
+def combine_neighbours(
+    parts: list[tuple[Neighbours, float]], n_items: int, k: int
+) -> Neighbours | None:
+    """The weighted sum of several neighbour lists (each scaled to 1 per item, see
+    :func:`scaled_rows`), top ``k`` per item; None when no part has a neighbour."""
+    src, dst, val = [], [], []
+    for nb, weight in parts:
+        if nb is None or weight <= 0:
+            continue
+        s, d, v = scaled_rows(nb)
+        src.append(s)
+        dst.append(d)
+        val.append(v * weight)
+    if not src or not sum(len(x) for x in src):
+        return None
+    s, d, v = np.concatenate(src), np.concatenate(dst), np.concatenate(val)
+    key = s * n_items + d
+    uniq, inv = np.unique(key, return_inverse=True)
+    total = np.bincount(inv, weights=v)
+    return Neighbours.from_pairs(uniq // n_items, uniq % n_items, total, n_items, k)
+
+
+def context_neighbours(
+    orders: DataFrame | None,
+    events: DataFrame | None,
+    items: DataFrame,
+    cut: dt.date,
+    max_items: int,
+    k: int,
+    n_items: int,
+    content: Neighbours | None = None,
+    content_weight: float = 0.0,
+) -> Neighbours | None:
+    """Neighbours of the "last item" source: items viewed in the same sessions or bought in
+    the same orders before ``cut`` (cosine of the context counts: ``c_ij / sqrt(c_i c_j)``,
+    counted in Spark, top ``k`` per item), plus ``content_weight`` x the content neighbours
+    (both scaled to 1 per item). Only ``n_items x k`` rows reach the driver.
+
+    Args:
+        orders: silver.orders or None.
+        events: silver.events or None.
+        items: ``item_id, _i`` of the catalogue the models know.
+        cut: Only orders and events before this date.
+        max_items: Largest context (distinct items) counted.
+        k: Neighbours per item.
+        n_items: Catalogue size.
+        content: Content neighbours (or None).
+        content_weight: Their weight.
+
+    Returns:
+        The neighbours, or None when there is neither a co-occurrence nor content.
+    """
+    co = None
+    ctx = context_items(orders, events, cut, max_items)
+    if ctx is not None:
+        t = ctx.join(F.broadcast(items), N.ITEM_ID).select("_ctx", I_IDX)
+        counts = t.groupBy(I_IDX).agg(F.count(F.lit(1)).alias("_n"))
+        a = t.select("_ctx", F.col(I_IDX).alias("_a"))
+        b = t.select("_ctx", F.col(I_IDX).alias("_b"))
+        pairs = (
+            a.join(b, "_ctx")
+            .filter(F.col("_a") != F.col("_b"))
+            .groupBy("_a", "_b")
+            .agg(F.count(F.lit(1)).alias("_c"))
+            .select(F.col("_a").alias(I_IDX), F.col("_b").alias("_j"), "_c")
+        )
+        co = neighbours_spark(pairs, counts, COSINE, k, n_items)
+        if not (co.idx >= 0).any():
+            co = None
+    parts = [(co, 1.0)]
+    if content is not None:
+        parts.append((content, content_weight))
+    return combine_neighbours([(nb, w) for nb, w in parts if nb is not None], n_items, k)
+
+
 def ease_weights(gram: np.ndarray, factor: float) -> np.ndarray:
     """EASE with ``lambda = factor x mean item count`` (scale-free across data sizes)."""
     d = np.diag(gram)

@@ -9,6 +9,11 @@
   country for known users without history.
 * ``gold.similar_items``: top-K per item by ALS factor cosine, co-occurrence cosine and
   TF-IDF content cosine.
+
+When the hybrid does not beat the popularity baselines on validation, users with history
+get the winning baseline instead (:func:`popular_for_users`): the popular list of their
+country or of the category they interacted with most (padded with the overall list), or
+the overall list, with ``source`` ``popular`` and the reason "popular in <segment>".
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from lakecart.recommend import core
 from lakecart.recommend.data import TS
 
 SEG_ALL = "all"
+SEG_COUNTRY = "country"
+SEG_CATEGORY = "category"
 
 
 def popular_lists(
@@ -124,6 +131,11 @@ def reason_text(source: Column, why_title: Column, purchases: bool) -> Column:
         )
         .when(source == core.BASKET, F.lit("often bought with items in your history"))
         .when(
+            (source == core.LAST) & why_title.isNotNull(),
+            F.concat(F.lit("goes with your recent "), why_title),
+        )
+        .when(source == core.LAST, F.lit("goes with your recent items"))
+        .when(
             (source == core.ALS) & why_title.isNotNull(),
             F.concat(F.lit("matches your taste for "), why_title),
         )
@@ -161,8 +173,9 @@ def personalised(scored: DataFrame, products: DataFrame | None, purchases: bool)
 def published_source(source: Column) -> Column:
     """The ``source`` value SPEC section 4 allows: bought-together (same-order
     co-occurrence) is published as ``item_cf``, the item-to-item family it belongs to; its
-    reason ("often bought with <title>") tells it apart."""
-    return F.when(source == core.BASKET, F.lit(core.ITEM_CF)).otherwise(source)
+    reason ("often bought with <title>") tells it apart; so is the last-item source
+    (neighbours of the user's latest items: "goes with your recent <title>")."""
+    return F.when(source.isin(core.BASKET, core.LAST), F.lit(core.ITEM_CF)).otherwise(source)
 
 
 def cold_start(
@@ -195,6 +208,117 @@ def cold_start(
         N.RANK,
         N.ITEM_ID,
         N.SCORE,
+        F.lit(core.POPULAR).alias(N.SOURCE),
+        reason.alias(N.REASON),
+    )
+
+
+def item_categories(products: DataFrame | None) -> DataFrame | None:
+    """``item_id, category`` (one category per item, the smallest name)."""
+    if products is None:
+        return None
+    return (
+        products.filter(F.col(N.CATEGORY).isNotNull())
+        .groupBy(N.ITEM_ID)
+        .agg(F.min(N.CATEGORY).alias(N.CATEGORY))
+    )
+
+
+def top_categories(train: DataFrame, products: DataFrame | None) -> DataFrame | None:
+    """The category each user interacted with most: ``user_id, category`` (most distinct
+    items, then the largest summed weight, then the smallest name)."""
+    cats = item_categories(products)
+    if cats is None:
+        return None
+    per = (
+        train.select(N.USER_ID, N.ITEM_ID, N.WEIGHT)
+        .join(cats, N.ITEM_ID)
+        .groupBy(N.USER_ID, N.CATEGORY)
+        .agg(F.count(F.lit(1)).alias("_n"), F.sum(N.WEIGHT).alias("_w"))
+    )
+    w = Window.partitionBy(N.USER_ID).orderBy(
+        F.col("_n").desc(), F.col("_w").desc(), F.col(N.CATEGORY)
+    )
+    return (
+        per.withColumn("_r", F.row_number().over(w))
+        .filter(F.col("_r") == 1)
+        .select(N.USER_ID, N.CATEGORY)
+    )
+
+
+def baseline_segment(baseline: str) -> str | None:
+    """The ``gold.popular_items`` segment kind of a popularity baseline (None: overall)."""
+    return {core.POPULAR_COUNTRY: SEG_COUNTRY, core.POPULAR_CATEGORY: SEG_CATEGORY}.get(baseline)
+
+
+def popular_for_users(
+    users: DataFrame,
+    segments: DataFrame | None,
+    kind: str | None,
+    popular: DataFrame,
+    seen: DataFrame | None,
+    n: int,
+) -> DataFrame:
+    """A popularity baseline's top-``n`` for known users: the popular list of the user's
+    segment, then the overall list (items not already listed), without the user's
+    ``seen`` items.
+
+    Args:
+        users: ``user_id`` of the users to serve.
+        segments: ``user_id, <kind>`` (the user's country or top category), or None.
+        kind: ``country``, ``category`` or None (the overall list only).
+        popular: ``segment, rank, item_id, score`` (:func:`popular_lists`).
+        seen: ``user_id, item_id`` to leave out (None: nothing).
+        n: List length.
+
+    Returns:
+        ``user_id, rank, item_id, score, source, reason``: ``source`` is ``popular``, the
+        reason "popular in <segment>" (a row of the overall list: "popular right now"), and
+        ``score`` is ``1 / rank`` (the lists of different segments count different users).
+    """
+    u = users.select(N.USER_ID).distinct()
+    rows = u.crossJoin(
+        F.broadcast(
+            popular.filter(F.col(N.SEGMENT) == SEG_ALL).select(
+                N.ITEM_ID, F.col(N.RANK).alias("_pr")
+            )
+        )
+    ).select(
+        N.USER_ID,
+        N.ITEM_ID,
+        F.lit(1).alias("_prio"),
+        "_pr",
+        F.lit(None).cast("string").alias("_label"),
+    )
+    if kind is not None and segments is not None:
+        seg = (
+            u.join(segments, N.USER_ID)
+            .filter(F.col(kind).isNotNull())
+            .select(
+                N.USER_ID,
+                F.concat(F.lit(f"{kind}:"), F.col(kind)).alias(N.SEGMENT),
+                F.col(kind).alias("_label"),
+            )
+        )
+        own = seg.join(popular.select(N.SEGMENT, N.ITEM_ID, F.col(N.RANK).alias("_pr")), N.SEGMENT)
+        rows = own.select(
+            N.USER_ID, N.ITEM_ID, F.lit(0).alias("_prio"), "_pr", "_label"
+        ).unionByName(rows)
+    if seen is not None:
+        rows = rows.join(seen.select(N.USER_ID, N.ITEM_ID), [N.USER_ID, N.ITEM_ID], "left_anti")
+    best = rows.groupBy(N.USER_ID, N.ITEM_ID).agg(
+        F.min(F.struct("_prio", "_pr", "_label")).alias("_b")
+    )
+    w = Window.partitionBy(N.USER_ID).orderBy(F.col("_b._prio"), F.col("_b._pr"), F.col(N.ITEM_ID))
+    ranked = best.withColumn(N.RANK, F.row_number().over(w)).filter(F.col(N.RANK) <= n)
+    reason = F.when(
+        F.col("_b._prio") == 0, F.concat(F.lit("popular in "), F.col("_b._label"))
+    ).otherwise(F.lit("popular right now"))
+    return ranked.select(
+        N.USER_ID,
+        N.RANK,
+        N.ITEM_ID,
+        (F.lit(1.0) / F.col(N.RANK)).alias(N.SCORE),
         F.lit(core.POPULAR).alias(N.SOURCE),
         reason.alias(N.REASON),
     )

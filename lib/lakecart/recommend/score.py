@@ -13,7 +13,7 @@ from pyspark.sql import functions as F
 
 from lakecart import names as N
 from lakecart.recommend import core
-from lakecart.recommend.data import I_IDX, U_IDX
+from lakecart.recommend.data import I_IDX, TS, U_IDX
 
 OUTPUT_SCHEMA = (
     f"{core.OUT_MODEL} string, {N.USER_ID} string, {N.RANK} int, {N.ITEM_ID} string, "
@@ -26,27 +26,41 @@ def user_blocks(
     als: ALSModel | None,
     users: DataFrame | None = None,
     binary: bool = True,
+    recent: int = 0,
 ) -> DataFrame:
-    """One row per user: ``user_id, factors, items, weights`` (the input of the scorer).
+    """One row per user: ``user_id, factors, items, weights, recent`` (the input of the
+    scorer).
 
     Args:
         train_idx: ``user_id, _u, _i, weight`` training rows.
         als: The ALS model whose user factors to attach, or None.
         users: Restrict to these ``user_id`` (e.g. the users of an evaluation truth).
         binary: History weights of 1 (item-to-item models are fitted on binary data).
+        recent: Fill ``recent`` with the user's this many most recent items (by the last
+            interaction time ``_ts``, latest first; ties by item index); 0: NULL.
     """
     t = train_idx if users is None else train_idx.join(users, N.USER_ID, "left_semi")
     w = F.lit(1.0) if binary else F.col(N.WEIGHT)
-    hist = t.groupBy(N.USER_ID, U_IDX).agg(
+    aggs = [
         F.sort_array(F.collect_list(F.struct(F.col(I_IDX), w.cast("double").alias("w")))).alias(
             "_h"
         )
+    ]
+    if recent > 0:
+        key = -F.unix_micros(F.col(TS))
+        aggs.append(
+            F.sort_array(F.collect_list(F.struct(key.alias("_k"), F.col(I_IDX)))).alias("_r")
+        )
+    hist = t.groupBy(N.USER_ID, U_IDX).agg(*aggs)
+    last = (
+        F.slice(F.col(f"_r.{I_IDX}"), 1, recent) if recent > 0 else F.lit(None).cast("array<int>")
     )
     out = hist.select(
         N.USER_ID,
         U_IDX,
         F.col(f"_h.{I_IDX}").alias(core.U_ITEMS),
         F.col("_h.w").alias(core.U_WEIGHTS),
+        last.alias(core.U_RECENT),
     )
     if als is not None:
         uf = als.userFactors.select(
@@ -55,7 +69,7 @@ def user_blocks(
         out = out.join(uf, U_IDX, "left")
     else:
         out = out.withColumn(core.U_FACTORS, F.lit(None).cast("array<float>"))
-    return out.select(N.USER_ID, core.U_FACTORS, core.U_ITEMS, core.U_WEIGHTS)
+    return out.select(N.USER_ID, core.U_FACTORS, core.U_ITEMS, core.U_WEIGHTS, core.U_RECENT)
 
 
 def score(

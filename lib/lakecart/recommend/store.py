@@ -1,8 +1,8 @@
 """Saving and loading a fitted recommender under ``lakecart.gold.model_path``.
 
 A model version folder holds ``als/`` (the MLlib ALSModel), ``items/`` (Parquet: one row
-per item with its popularity, activity, factors, item-to-item row or neighbours, content
-and bought-together neighbours), ``users/`` (the user id -> ALS index map) and
+per item with its popularity, activity, factors, item-to-item row or neighbours, content,
+bought-together and last-item neighbours), ``users/`` (the user id -> ALS index map) and
 ``choice/`` (JSON: the chosen hyperparameters and hybrid weights). Everything goes through
 Spark, so the folder may be on any file system Spark writes to.
 """
@@ -22,7 +22,8 @@ from lakecart.recommend.data import I_IDX
 _ITEMS_SCHEMA = (
     "_i int, item_id string, allowed boolean, popularity float, factors array<float>, "
     "cf_row array<float>, cf_idx array<int>, cf_val array<float>, ct_idx array<int>, ct_val array<float>, "
-    "bt_idx array<int>, bt_val array<float>"
+    "bt_idx array<int>, bt_val array<float>, lx_idx array<int>, lx_val array<float>, "
+    "recent_decay float"
 )
 
 
@@ -49,6 +50,9 @@ def save(
             "ct_val": _rows(None if model.content is None else model.content.val, n),
             "bt_idx": _rows(None if model.basket is None else model.basket.idx, n),
             "bt_val": _rows(None if model.basket is None else model.basket.val, n),
+            "lx_idx": _rows(None if model.context is None else model.context.idx, n),
+            "lx_val": _rows(None if model.context is None else model.context.val, n),
+            "recent_decay": np.full(n, model.recent_decay, dtype=np.float32),
         }
     )
     key = "spark.sql.execution.arrow.pyspark.enabled"
@@ -79,6 +83,8 @@ def load(spark: SparkSession, path: str) -> tuple[ItemModel, ALSModel, DataFrame
     ct_idx = _stack(pdf["ct_idx"], np.int32)
     # versions saved before the bought-together source have no bt_* columns
     bt_idx = _stack(pdf["bt_idx"], np.int32) if "bt_idx" in pdf else None
+    lx_idx = _stack(pdf["lx_idx"], np.int32) if "lx_idx" in pdf else None  # last-item source
+    decay = float(pdf["recent_decay"].iloc[0]) if "recent_decay" in pdf and len(pdf) else 0.5
     model = ItemModel(
         item_ids=pdf["item_id"].to_numpy(dtype=object),
         allowed=pdf["allowed"].to_numpy(bool),
@@ -88,6 +94,8 @@ def load(spark: SparkSession, path: str) -> tuple[ItemModel, ALSModel, DataFrame
         cf=None if cf_idx is None else Neighbours(cf_idx, _stack(pdf["cf_val"], np.float32)),
         content=None if ct_idx is None else Neighbours(ct_idx, _stack(pdf["ct_val"], np.float32)),
         basket=None if bt_idx is None else Neighbours(bt_idx, _stack(pdf["bt_val"], np.float32)),
+        context=None if lx_idx is None else Neighbours(lx_idx, _stack(pdf["lx_val"], np.float32)),
+        recent_decay=decay,
     )
     als = ALSModel.load(f"{path}/als")
     users = spark.read.parquet(f"{path}/users")

@@ -6,7 +6,12 @@
    the item-to-item method (EASE with a few regularisations, cosine, jaccard...), then the
    hybrid weights (ALS / item-CF share on a grid, then small popularity and content
    weights, then the bought-together source of purchase data on top, kept only when it
-   helps) — all by NDCG@k on the validation truth.
+   helps, then the "last item" source — neighbours of each user's most recent items by
+   co-view, co-purchase and content — on top, alone and with popularity, kept only when it
+   helps) — all by NDCG@k on the validation truth. The popularity baselines (overall, by
+   the user's country, by the user's top category) are scored on the same truth; the
+   caller publishes the hybrid only when it beats the best of them
+   (:func:`lakecart.selection.choose`).
 2. **Holdout** (the last period before as_of): the chosen models refitted on the data
    before it, every model and the popularity baseline evaluated the same way
    (:mod:`lakecart.recommend.evaluate`).
@@ -30,17 +35,28 @@ from pyspark.sql import functions as F
 from lakecart import names as N
 from lakecart.config import BasketConfig, RecommendConfig
 from lakecart.gold import Metric
-from lakecart.recommend import core, models
+from lakecart.recommend import core, models, outputs
 from lakecart.recommend.core import (
     ALS,
     BASKET,
     CONTENT,
     ITEM_CF,
+    LAST,
     POPULAR,
+    POPULAR_CATEGORY,
+    POPULAR_COUNTRY,
     ItemModel,
     Neighbours,
 )
-from lakecart.recommend.data import I_IDX, Inputs, Split, indexed, item_stats, out_of_stock
+from lakecart.recommend.data import (
+    I_IDX,
+    Inputs,
+    Split,
+    indexed,
+    item_stats,
+    out_of_stock,
+    user_countries,
+)
 from lakecart.recommend.evaluate import beyond_accuracy_metrics, per_user_ranking
 from lakecart.recommend.models import AlsParams
 from lakecart.recommend.score import score, user_blocks
@@ -61,15 +77,26 @@ class Choice:
     cf: str  # "ease:<factor>", "cosine", "jaccard" or "lift"
     blend: dict[str, float]
     scores: dict[str, float] = field(default_factory=dict)  # candidate -> validation ndcg
+    published: str = HYBRID  # the hybrid, or the popularity baseline that beat it
 
     def to_json(self) -> dict:
         """Plain data (saved beside the model)."""
-        return {"als": dataclasses.asdict(self.als), "cf": self.cf, "blend": self.blend}
+        return {
+            "als": dataclasses.asdict(self.als),
+            "cf": self.cf,
+            "blend": self.blend,
+            "published": self.published,
+        }
 
     @classmethod
     def from_json(cls, d: Mapping) -> Choice:
-        """Inverse of :meth:`to_json`."""
-        return cls(AlsParams(**d["als"]), d["cf"], {k: float(v) for k, v in d["blend"].items()})
+        """Inverse of :meth:`to_json` (versions saved before the rule publish the hybrid)."""
+        return cls(
+            AlsParams(**d["als"]),
+            d["cf"],
+            {k: float(v) for k, v in d["blend"].items()},
+            published=d.get("published", HYBRID),
+        )
 
 
 @dataclass
@@ -203,7 +230,28 @@ def fit_base(c: Context, split: Split) -> Fitted:
         basket = models.basket_neighbours(
             orders, c.inputs.silver.products, c.items, split.cut, c.basket, rc.cf_top_k, n
         )
-    model = ItemModel(c.item_ids, allowed, pop.astype(np.float32), content=c.content, basket=basket)
+    context = None
+    if rc.last_items > 0:
+        context = models.context_neighbours(
+            orders,
+            c.inputs.silver.events,
+            c.items,
+            split.cut,
+            rc.context_max_items,
+            rc.cf_top_k,
+            n,
+            c.content,
+            rc.context_content_weight,
+        )
+    model = ItemModel(
+        c.item_ids,
+        allowed,
+        pop.astype(np.float32),
+        content=c.content,
+        basket=basket,
+        context=context,
+        recent_decay=rc.last_item_decay,
+    )
     pairs = counts = gram = None
     if c.dense:
         gram = models.gram_matrix(train_idx, rc.cf_max_user_items, n)
@@ -303,11 +351,16 @@ def _recs(
 ) -> DataFrame:
     """Top-k lists of the truth users for each blend (model names prefixed by ``tag``)."""
     users = f.split.truth.select(N.USER_ID).distinct()
-    blocks = user_blocks(f.train_idx, als, users)
+    blocks = user_blocks(f.train_idx, als, users, recent=recent_items(c, model))
     recs = score(blocks, model, blends, c.rc.eval_k, c.rc.exclude_purchased)
     if tag:
         recs = recs.withColumn(core.OUT_MODEL, F.concat(F.lit(tag), F.col(core.OUT_MODEL)))
     return recs
+
+
+def recent_items(c: Context, model: ItemModel) -> int:
+    """How many recent items the user blocks carry (0 without the last-item source)."""
+    return c.rc.last_items if model.has(LAST) else 0
 
 
 def _eval_blends(
@@ -449,12 +502,107 @@ def tune(c: Context, f: Fitted) -> Choice:
             if kept:
                 blend, best = cands[best_t], res3[best_t]
             st.update(alone=f"{alone:.4f}", best=f"{best:.4f}", kept=kept, weights=blend)
+    # the last item's neighbours: alone, with popularity and on top of the chosen blend;
+    # popularity and content alone are scored in the same job (the rule's baseline)
+    with c.ctx.stage("recommend: tune last_item") as st:
+        cands: dict[str, dict[str, float]] = {POPULAR: {POPULAR: 1.0}}
+        if both.has(CONTENT):
+            cands[CONTENT] = {CONTENT: 1.0}
+        variants: list[str] = []
+        if both.has(LAST):
+            cands[LAST] = {LAST: 1.0}
+            variants.append(LAST)
+            for i, w in enumerate(rc.last_item_weights):
+                cands[f"l{i}"] = {**blend, LAST: float(w)}
+                variants.append(f"l{i}")
+            for i, w in enumerate(LAST_POPULAR_WEIGHTS):
+                cands[f"p{i}"] = {LAST: 1.0, POPULAR: w}
+                variants.append(f"p{i}")
+        res4 = _eval_blends(c, f, both, als, cands)
+        for name in (POPULAR, CONTENT, LAST):
+            if name in res4:
+                scores[name] = res4[name]
+        scores.update({f"hybrid {cands[k]}": res4[k] for k in variants if k != LAST})
+        kept = ""
+        if variants:
+            best_l = max(variants, key=lambda k: (res4[k], -variants.index(k)))
+            if res4[best_l] > best:
+                blend, best, kept = cands[best_l], res4[best_l], best_l
+        st.update(
+            alone=f"{res4.get(LAST, float('nan')):.4f}",
+            popular=f"{res4[POPULAR]:.4f}",
+            best=f"{best:.4f}",
+            kept=bool(kept),
+            weights=blend,
+        )
+    scores[ALS] = best_als[0]
+    scores[ITEM_CF] = best_cf[0]
+    scores[HYBRID] = best
     return Choice(als_p, cf, blend, scores)
+
+
+LAST_POPULAR_WEIGHTS = (0.1, 0.3)
+"""Popularity weights tried beside the last-item source alone (users whose latest items
+have no neighbour then get popular items)."""
+
+
+def baseline_lists(c: Context, f: Fitted, users: DataFrame, n: int) -> dict[str, DataFrame]:
+    """The popularity-by-segment baselines' top-``n`` lists for ``users`` on a split:
+    ``{name: user_id, rank, item_id, score, source, reason}`` for the segments of
+    ``recommend.popular_segments`` that exist (countries known, products with categories),
+    computed as published (:func:`lakecart.recommend.outputs.popular_for_users`) from the
+    split's training data, its active items and its seen items."""
+    rc = c.rc
+    products = c.inputs.silver.products
+    segs: dict[str, DataFrame] = {}
+    countries = None
+    if outputs.SEG_COUNTRY in rc.popular_segments:
+        countries = user_countries(c.inputs, f.split.cut)
+        if countries is not None:
+            segs[POPULAR_COUNTRY] = countries
+    if outputs.SEG_CATEGORY in rc.popular_segments:
+        cats = outputs.top_categories(f.split.train, products)
+        if cats is not None:
+            segs[POPULAR_CATEGORY] = cats
+    if not segs:
+        return {}
+    ids = [str(x) for x in c.item_ids[f.model.allowed]]
+    allowed = c.spark.createDataFrame([(x,) for x in ids], f"{N.ITEM_ID} string")
+    popular = outputs.popular_lists(
+        f.split.train,
+        allowed,
+        countries,
+        products if POPULAR_CATEGORY in segs else None,
+        f.split.cut,
+        rc.popular_days,
+        rc.popular_n,
+    )
+    seen = f.split.train.select(N.USER_ID, N.ITEM_ID) if rc.exclude_purchased else None
+    return {
+        name: outputs.popular_for_users(
+            users, seg, outputs.baseline_segment(name), popular, seen, n
+        )
+        for name, seg in segs.items()
+    }
+
+
+def evaluate_baselines(c: Context, f: Fitted) -> dict[str, dict[str, float]]:
+    """Ranking metrics of the popularity-by-segment baselines on a split's truth (the
+    overall popularity baseline is scored with the models, as ``popular``)."""
+    users = f.split.truth.select(N.USER_ID).distinct()
+    lists = baseline_lists(c, f, users, c.rc.eval_k)
+    if not lists:
+        return {}
+    union = None
+    for name, df in lists.items():
+        part = df.select(F.lit(name).alias(core.OUT_MODEL), N.USER_ID, N.ITEM_ID, N.RANK)
+        union = part if union is None else union.unionByName(part)
+    return evaluate_lists(union, list(lists), f.split.truth, c.rc.eval_k)
 
 
 def single_blends(model: ItemModel, blend: Mapping[str, float]) -> dict[str, dict[str, float]]:
     """The models evaluated side by side: each source alone and the hybrid."""
-    out = {s: {s: 1.0} for s in (ALS, ITEM_CF, CONTENT, BASKET, POPULAR) if model.has(s)}
+    out = {s: {s: 1.0} for s in (ALS, ITEM_CF, CONTENT, BASKET, LAST, POPULAR) if model.has(s)}
     out[HYBRID] = dict(blend)
     return out
 
@@ -466,7 +614,7 @@ def evaluate_split(
     truth = f.split.truth
     users = truth.select(N.USER_ID).distinct()
     blends = single_blends(model, choice.blend)
-    blocks = user_blocks(f.train_idx, als, users)
+    blocks = user_blocks(f.train_idx, als, users, recent=recent_items(c, model))
     recs = score(blocks, model, blends, c.rc.eval_k, c.rc.exclude_purchased)
     train = f.split.train.select(N.USER_ID, N.ITEM_ID) if beyond else None
     catalogue = int(model.allowed.sum()) if beyond else None
