@@ -323,7 +323,12 @@ RUNS = TableSpec(
         Col(N.RUN_ID, S, "run id", False),
         Col(N.JOB, S, "job name", False),
         Col(N.ARGS, S, "command-line arguments and effective config (JSON)"),
-        Col(N.STATUS, S, "running, succeeded, failed or abandoned (its driver died while running)", False),
+        Col(
+            N.STATUS,
+            S,
+            "running, succeeded, failed or abandoned (its driver died while running)",
+            False,
+        ),
         Col(N.STARTED_AT, TS, "start time (UTC)", False),
         Col(N.FINISHED_AT, TS, "end time (UTC); NULL while running"),
         Col(N.ROWS_IN, LNG, "rows read"),
