@@ -159,3 +159,30 @@ def test_dates_of_a_run():
     assert ForecastConfig(grain="day").horizon == 28
     with pytest.raises(ConfigError):
         ForecastConfig(service_levels={"A": 0.98, "B": 0.95})
+
+
+def test_short_histories_keep_the_intermittent_rules_own_forecasts(spark):
+    """An item with less than min_history periods: the window baselines fall back to the
+    moving mean, the intermittent rules keep their own values (zero stays 0, an item sold
+    once keeps TSB's small decaying demand); a rule with nothing to go on (NULL) falls back."""
+    from lakecart.forecast import intermittent as IR
+    from lakecart.forecast import model as FM
+    from lakecart.forecast.panel import B_MEAN, BASELINES, HISTORY
+
+    own = {IR.CROSTON: None, IR.SBA: 0.9, IR.TSB: 0.008, IR.ADIDA: 0.25, IR.ZERO: 0.0}
+    row = {"item_id": "x", HISTORY: 2.0, FM.DEMAND_CLASS: None}
+    row.update({b: 7.0 for b in BASELINES if b != B_MEAN})
+    row.update({B_MEAN: 0.5, **own})
+    df = spark.createDataFrame(
+        [row],
+        ", ".join(
+            f"{k} {'string' if k in ('item_id', FM.DEMAND_CLASS) else 'double'}" for k in row
+        ),
+    )
+    got = FM.fill_baselines(df, min_history=4).first().asDict()
+    assert {b: got[b] for b in BASELINES} == {b: 0.5 for b in BASELINES}
+    assert {r: got[r] for r in IR.RULES} == {IR.CROSTON: 0.5, IR.SBA: 0.9, IR.TSB: 0.008, IR.ADIDA: 0.25, IR.ZERO: 0.0}  # fmt: skip
+    assert got[FM.DEMAND_CLASS] == "unclassified"
+    # with enough history nothing is replaced but the missing Croston
+    long = FM.fill_baselines(df.withColumn(HISTORY, df[HISTORY] + 10), min_history=4).first()
+    assert long[IR.SBA] == 0.9 and long[BASELINES[0]] == 7.0 and long[IR.CROSTON] == 0.5

@@ -35,6 +35,10 @@ def test_pipeline_on_small_synthetic_shop(spark, lake, capsys):
     assert code == 0, err
     out = capsys.readouterr().out
     assert "lakecart pipeline summary" in out and "silver.orders" in out
+    # one publishing rule: the summary names what each model stage published, and why
+    decisions = out.split("published (model only when it beat its baseline)")[1]
+    for target in ("recommendations: ", "churn: ", "propensity: ", "clv: ", "forecast"):
+        assert f"\n  {target}" in decisions, (target, decisions)
 
     # every entity of the shop (all but the IP-range reference table) landed and was cleaned
     shop = [e for e in N.ENTITIES if e != N.IP_RANGES]

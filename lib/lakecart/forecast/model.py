@@ -302,12 +302,18 @@ def predict(
 
 def fill_baselines(rows: DataFrame, min_history: int) -> DataFrame:
     """Rules that cannot be computed (no year of history for the seasonal naive, no
-    complete ADIDA bucket) fall back to the moving mean, and so does every rule for items
-    with fewer than ``min_history`` periods (the same fallback the model gets). Items
-    without a demand class get ``unclassified``."""
+    complete ADIDA bucket) fall back to the moving mean, and so does every window baseline
+    for items with fewer than ``min_history`` periods (the same fallback the model gets).
+    The intermittent-demand rules (Croston, SBA, TSB, ADIDA, zero) are made for short and
+    sparse histories and keep their own forecast there: an item sold once gets TSB's
+    decaying demand, and the zero forecast stays zero. Items without a demand class get
+    ``unclassified``."""
     short = F.col(HISTORY) < min_history
     filled = {
-        b: F.when(short | F.col(b).isNull() | F.isnan(b), F.col(B_MEAN)).otherwise(F.col(b))
+        b: F.when(
+            (F.lit(False) if b in IR.RULES else short) | F.col(b).isNull() | F.isnan(b),
+            F.col(B_MEAN),
+        ).otherwise(F.col(b))
         for b in RULES
     }
     filled[DEMAND_CLASS] = F.coalesce(F.col(DEMAND_CLASS), F.lit(UNCLASSIFIED))
@@ -559,6 +565,9 @@ def forecast_rows(
     else:
         at = at.withColumns({GBT: F.col(B_MEAN), FALLBACK: F.col(HISTORY) < plan.min_history})
     at = at.withColumn(METHOD, chosen_method(choice))
+    # the moving-mean fallback of short histories applies to the model and the window
+    # baselines only; the intermittent rules forecast short histories themselves
+    at = at.withColumn(FALLBACK, F.col(FALLBACK) & ~F.col(METHOD).isin(*IR.RULES))
     pick = None
     for m in sorted(choice.methods):
         cond = F.col(METHOD) == F.lit(m)
