@@ -179,6 +179,32 @@ def test_choice_per_class():
     assert {ch.published for ch in one.by_class.values()} == {B_MEDIAN}
 
 
+def test_a_class_departs_from_the_overall_choice_only_beyond_the_margin():
+    overall = {GBT: 0.65, **BASE}  # overall choice: the median (0.6)
+    by_class = {
+        # the class's best (mean 0.58) is 3.3 % better than the median (0.60): within 5 %
+        IR.SMOOTH: {
+            GBT: 0.70,
+            B_NAIVE: 0.9,
+            B_MEAN: 0.58,
+            B_MEDIAN: 0.60,
+            IR.TSB: 0.8,
+            IR.ZERO: 1.0,
+        },
+        # the GBT (0.50) is 16.7 % better than the median there: it departs
+        IR.ERRATIC: {GBT: 0.50, **BASE},
+        # the median is worse than zero here: TSB (0.95 < 1.0) however small its gain
+        IR.LUMPY: {GBT: 1.3, B_NAIVE: 1.4, B_MEAN: 1.2, B_MEDIAN: 1.02, IR.TSB: 0.95, IR.ZERO: 1.0},
+    }
+    items = {IR.SMOOTH: 100, IR.ERRATIC: 100, IR.LUMPY: 100}
+    c = choose_by_class(overall, by_class, items, min_items=30, min_gain=0.05)
+    assert c.method(IR.SMOOTH) == B_MEDIAN and "within 5%" in c.by_class[IR.SMOOTH].note
+    assert c.method(IR.ERRATIC) == GBT and c.by_class[IR.ERRATIC].model_won
+    assert c.method(IR.LUMPY) == IR.TSB
+    # without a margin the smooth class takes its own best
+    assert choose_by_class(overall, by_class, items, min_items=30).method(IR.SMOOTH) == B_MEAN
+
+
 def test_rule_config_is_validated():
     cfg = ForecastConfig()
     assert (cfg.croston_alpha, cfg.tsb_alpha, cfg.tsb_beta, cfg.class_adi) == (0.1, 0.1, 0.1, 1.32)

@@ -424,6 +424,9 @@ class ForecastConfig:
         class_cv2: CV² of the non-zero sizes from which demand is erratic or lumpy (0.49).
         class_min_items: A demand class with fewer backtest items publishes the overall
             choice.
+        class_min_gain: A class departs from the overall choice only when its own best
+            method's backtest WAPE there is lower by more than this share (backtest noise);
+            a class where the overall choice is worse than zero publishes zero regardless.
         select_by_class: Choose the published method per demand class on the backtest;
             False: one method for every item (the overall choice).
     """
@@ -467,6 +470,7 @@ class ForecastConfig:
     class_adi: float = 1.32
     class_cv2: float = 0.49
     class_min_items: int = 30
+    class_min_gain: float = 0.05
     select_by_class: bool = True
 
     def __post_init__(self) -> None:
@@ -481,6 +485,8 @@ class ForecastConfig:
             raise ConfigError("forecast.class_days/class_adi/class_cv2: out of range")
         if self.class_min_items < 0:
             raise ConfigError("forecast.class_min_items: must be >= 0")
+        if not 0.0 <= self.class_min_gain < 1.0:
+            raise ConfigError("forecast.class_min_gain: must be in [0, 1)")
         if self.horizon is None:
             self.horizon = 4 if self.grain == "week" else 28
         if self.horizon < 1:

@@ -482,6 +482,7 @@ def choose_by_class(
     items: Mapping[str, int],
     min_items: int,
     per_class: bool = True,
+    min_gain: float = 0.0,
 ) -> ClassChoice:
     """The published method per demand class: within each class the GBT if its backtest
     WAPE beats every rule's (baselines, intermittent rules and the zero forecast), else the
@@ -493,6 +494,10 @@ def choose_by_class(
         items: Items per class in the backtest.
         min_items: A class with fewer items uses the overall choice.
         per_class: False: the overall choice everywhere (one rule for every item).
+        min_gain: A class keeps the overall choice unless its own best method's WAPE is
+            lower than the overall choice's within the class by more than this share
+            (differences within backtest noise do not make classes depart from one rule);
+            where the overall choice is worse than zero in the class, zero is published.
 
     Returns:
         The :class:`ClassChoice`. A class whose actual units sum to 0 in the backtest (WAPE
@@ -521,6 +526,22 @@ def choose_by_class(
             continue
         cm, cr = _split(scores)
         c = choose(f"forecast class={cls}", M.WAPE, cm, cr, higher_is_better=False)
+        mine, zero = scores.get(top.published), scores.get(IR.ZERO)
+        if (
+            min_gain > 0
+            and c.published != top.published
+            and _known(mine)
+            and _known(c.baseline_value if not c.model_won else c.model_value)
+            and not (_known(zero) and float(mine) > float(zero))
+            and float(c.model_value if c.model_won else c.baseline_value)
+            >= float(mine) * (1.0 - min_gain)
+        ):
+            c = dataclasses.replace(
+                c,
+                published=top.published,
+                note=f"the class's best is within {min_gain:.0%} of the overall choice"
+                f" {top.published} ({float(mine):.4f}): the overall choice",
+            )
         if not any(_known(v) for v in scores.values()):
             c = dataclasses.replace(
                 c,

@@ -160,6 +160,7 @@ def _forecast(
         {r[FM.DEMAND_CLASS]: r[FM.ITEMS] for r in class_rows},
         cfg.class_min_items,
         cfg.select_by_class,
+        cfg.class_min_gain,
     )
     pub_bt = M.scores(FM.published_rows(bt, choice), [], FM.Y, FM.PRED, N.YHAT_P10, N.YHAT_P90)
     pub_score = pub_bt.first()  # one row
