@@ -7,7 +7,6 @@ shop written twice with the same seed and once with another seed and format.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ import pytest
 from lakecart import generate as G
 from lakecart import names as N
 from lakecart import synth_text as TX
+from tests.helpers import digest, read
 
 SMALL = dict(scale=1, seed=7, start_date="2023-09-04", days=140, customers=1000, items=300)
 TINY = dict(scale=1, start_date="2023-03-06", days=30, customers=200, items=80)
@@ -30,25 +30,6 @@ def shop(spark, tmp_path_factory):
 
 
 SCHEMA_COLUMNS = {e: [c.split()[0] for c in ddl.split(", ")] for e, ddl in G.SCHEMAS.items()}
-
-
-def read(root: Path, entity: str) -> pd.DataFrame:
-    files = sorted((root / entity).glob("part-*.csv"))
-    assert files, f"no part files for {entity}"
-    return pd.concat(
-        [pd.read_csv(f, dtype=str, keep_default_na=False) for f in files], ignore_index=True
-    )
-
-
-def digest(root: Path) -> dict[str, str]:
-    """Content hash per entity (part files in order; their names carry a random job id)."""
-    out = {}
-    for d in sorted(p for p in root.iterdir() if p.is_dir()):
-        h = hashlib.sha256()
-        for f in sorted(d.glob("part-*")):
-            h.update(f.read_bytes())
-        out[d.name] = h.hexdigest()
-    return out
 
 
 # every entity but the IP-range reference table, which a shop buys rather than produces

@@ -6,9 +6,6 @@ read back with pandas from the landed CSV files; nothing below uses the generato
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,27 +13,9 @@ import pytest
 from lakecart import generate as G
 from lakecart import names as N
 from lakecart.config import ConfigError, load_config
+from tests.helpers import digest, read
 
 SEED = 11
-
-
-def read(root: Path, entity: str) -> pd.DataFrame:
-    files = sorted((root / entity).glob("part-*.csv"))
-    assert files, f"no part files for {entity}"
-    return pd.concat(
-        [pd.read_csv(f, dtype=str, keep_default_na=False) for f in files], ignore_index=True
-    )
-
-
-def digest(root: Path) -> dict[str, str]:
-    """Content hash per entity (part files in order; their names carry a random job id)."""
-    out = {}
-    for d in sorted(p for p in root.iterdir() if p.is_dir()):
-        h = hashlib.sha256()
-        for f in sorted(d.glob("part-*")):
-            h.update(f.read_bytes())
-        out[d.name] = h.hexdigest()
-    return out
 
 
 @pytest.fixture(scope="module")
