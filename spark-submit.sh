@@ -26,6 +26,7 @@ jobs:
   sentiment                    review sentiment, aspects, per-item sentiment and alerts
   support                      customer-service intents, entities, queues, suggested answers
   marketing                    uplift targeting per offer, expected profit; promotion effects
+  images                       categories and colours from product photos, visually similar items
   report                       analytics marts and a self-contained HTML report
   pipeline [--source S --path P]  everything in order (the synthetic demo without a source)
 

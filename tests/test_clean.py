@@ -314,3 +314,35 @@ def test_transactions_label_domain(spark):
         (3, "quarantine", N.R_BAD_VALUE, 1),
     ]
     assertDataFrameEqual(out, spark.createDataFrame(expected, out.schema))
+
+
+def test_image_paths_resolved_against_the_landing_folder(spark):
+    from lakecart.ingest.clean import resolve_path
+
+    given = [
+        "images/a.png",
+        "./images/b.png",
+        "/data/c.png",
+        "file:///data/d.png",
+        "s3a://bkt/e.png",
+        None,
+    ]
+    df = spark.createDataFrame([(g,) for g in given], "image string")
+    local = df.select(resolve_path(F.col("image"), "file:/land/shop/").alias("image"))
+    assertDataFrameEqual(
+        local,
+        spark.createDataFrame(
+            [("file:/land/shop/images/a.png",), ("file:/land/shop/images/b.png",),
+             ("file:/data/c.png",), ("file:/data/d.png",), ("s3a://bkt/e.png",), (None,)],
+            "image string",
+        ),
+    )  # fmt: skip
+    remote = df.select(resolve_path(F.col("image"), "hdfs://nn:8020/land").alias("image"))
+    assertDataFrameEqual(
+        remote.limit(3),
+        spark.createDataFrame(
+            [("hdfs://nn:8020/land/images/a.png",), ("hdfs://nn:8020/land/images/b.png",),
+             ("hdfs://nn:8020/data/c.png",)],
+            "image string",
+        ),
+    )  # fmt: skip

@@ -134,3 +134,35 @@ def test_a_conflicting_commit_is_retried_or_stops_with_one_line(spark, tmp_path,
         assert len(errors) == 1 and isinstance(errors[0], ConcurrentRunError)
         assert str(errors[0]).startswith("another run is writing ops.data_quality")
         assertDataFrameEqual(lh.read(DATA_QUALITY), rows_b)
+
+
+def test_a_table_from_an_older_release_gains_the_new_nullable_columns(spark, tmp_path):
+    from lakecart.schemas import DBL, Col, S
+
+    cols = (Col("item_id", S, "id", False), Col("price", DBL, "price"))
+    old = TableSpec("silver", "t", "a table", cols, keys=("item_id",))
+    new = TableSpec("silver", "t", "a table", (*cols, Col("image", S, "photo")), keys=("item_id",))
+    older = Lakehouse(spark, LakehouseConfig(root=str(tmp_path)))
+    older.append(spark.createDataFrame([("i1", 4.5)], "item_id string, price double"), old)
+    lh = Lakehouse(spark, LakehouseConfig(root=str(tmp_path)))  # a new release's process
+    lh.merge(
+        spark.createDataFrame(
+            [("i2", 3.0, "file:/x/i2.png")], "item_id string, price double, image string"
+        ),
+        new,
+    )
+    got = lh.read(new)
+    assert got.columns == ["item_id", "price", "image"]
+    assert [f.metadata.get("comment") for f in got.schema.fields][-1] == "photo"
+    assertDataFrameEqual(
+        got,
+        spark.createDataFrame(
+            [("i1", 4.5, None), ("i2", 3.0, "file:/x/i2.png")],
+            "item_id string, price double, image string",
+        ),
+    )
+    required = TableSpec(
+        "silver", "t", "a table", (*cols, Col("sku", S, "sku", False)), keys=("item_id",)
+    )
+    with pytest.raises(ValueError, match="required columns"):
+        Lakehouse(spark, LakehouseConfig(root=str(tmp_path))).create(required)

@@ -961,6 +961,85 @@ class SupportConfig:
 
 
 @dataclass
+class ImagesConfig:
+    """The ``images`` job (issue 21): categories from product photos and visual neighbours.
+
+    Attributes:
+        seed: Seed of the validation split and of the multilayer perceptron.
+        size: Side of the square grey image HOG reads (pixels).
+        hog_cells: Pixels per HOG cell, one HOG block per entry.
+        detail: Add the detail blocks (``lakecart.images.pixels.detail_blocks``): about 3x
+            the feature cost.
+        levels: Deepest category level learned (levels are split on ' > ').
+        validation_share: Share of the categorised photos (by a seeded hash of item_id)
+            that chooses the classifier at each level.
+        min_class_items: Categories with fewer photographed products are not learned at
+            that level (their products still train the levels above).
+        min_train_items: Fewer categorised photos at a level: that level is not learned.
+        models: ``lr`` (multinomial logistic regression) and/or ``mlp`` (multilayer
+            perceptron), each fitted per level and chosen by validation accuracy.
+        reg_params: L2 strengths of the logistic regressions tried.
+        mlp_hidden: Hidden layer sizes of the perceptron.
+        max_iter: Optimiser iterations per fit.
+        refit: Refit each level's chosen model on every categorised photo.
+        use_title: Products with a title: a TF-IDF logistic regression of the title joins
+            the photo's probabilities (a product of the two, learned on the same split).
+        title_max_iter: Optimiser iterations of the title models (sparse: they converge fast).
+        top_k: Visual neighbours per product.
+        block_rows: Products per block of the neighbour search.
+        probability_weight: Weight of the predicted-category probabilities beside the pixel
+            features in the neighbour embedding (0: pixels only).
+        disagree_confidence: The photo's deepest-level confidence at or above which ...
+        disagree_given_max: ... and the given path's probability below which a given
+            category is flagged as disagreeing with the photo.
+        batch_rows: Photos per Arrow batch of the feature UDF (bounds executor memory).
+    """
+
+    seed: int = 42
+    size: int = 96
+    hog_cells: list[int] = field(default_factory=lambda: [12, 24])
+    detail: bool = True
+    levels: int = 3
+    validation_share: float = 0.2
+    min_class_items: int = 10
+    min_train_items: int = 20
+    models: list[str] = field(default_factory=lambda: ["lr"])
+    reg_params: list[float] = field(default_factory=lambda: [0.002, 0.01])
+    mlp_hidden: list[int] = field(default_factory=lambda: [256])
+    max_iter: int = 100
+    refit: bool = True
+    use_title: bool = True
+    title_max_iter: int = 30
+    top_k: int = 10
+    block_rows: int = 2048
+    probability_weight: float = 1.0
+    disagree_confidence: float = 0.9
+    disagree_given_max: float = 0.05
+    batch_rows: int = 256
+
+    def __post_init__(self) -> None:
+        bad = [m for m in self.models if m not in ("lr", "mlp")]
+        if bad or not self.models:
+            raise ConfigError(f"images.models: lr and/or mlp, got {self.models}")
+        if (
+            self.size < 16
+            or not self.hog_cells
+            or any(c < 2 or c > self.size for c in self.hog_cells)
+        ):
+            raise ConfigError("images.size >= 16 and every hog_cells entry in [2, size]")
+        if self.levels < 1 or not 0.0 < self.validation_share < 1.0:
+            raise ConfigError("images.levels >= 1 and validation_share in (0, 1)")
+        if self.min_class_items < 2 or self.min_train_items < 2 or self.top_k < 1:
+            raise ConfigError("images.min_class_items, min_train_items >= 2 and top_k >= 1")
+        if not self.reg_params or any(r < 0 for r in self.reg_params) or self.max_iter < 1:
+            raise ConfigError("images.reg_params non-empty and >= 0, max_iter >= 1")
+        if self.block_rows < 16 or self.batch_rows < 1 or self.probability_weight < 0:
+            raise ConfigError("images.block_rows >= 16, batch_rows >= 1, probability_weight >= 0")
+        if not 0.0 <= self.disagree_given_max <= self.disagree_confidence <= 1.0:
+            raise ConfigError("images: 0 <= disagree_given_max <= disagree_confidence <= 1")
+
+
+@dataclass
 class MarketingConfig:
     """The ``marketing`` job (issue 16): uplift targeting and promotion effects.
 
@@ -1116,6 +1195,7 @@ class Config:
     sentiment: SentimentConfig = field(default_factory=SentimentConfig)
     support: SupportConfig = field(default_factory=SupportConfig)
     marketing: MarketingConfig = field(default_factory=MarketingConfig)
+    images: ImagesConfig = field(default_factory=ImagesConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
 
     def as_of_date(self) -> dt.date | None:

@@ -46,7 +46,10 @@ The structure that models can learn:
   accounts first test the card with a burst of small payments minutes after sign-up;
 * weekly stock snapshots follow an order-up-to policy, so stock runs low after spikes;
 * a few messy rows (an empty item id, exact duplicate lines, an impossible timestamp,
-  duplicate click events) give ingest's quarantine something to do.
+  duplicate click events) give ingest's quarantine something to do;
+* every product has a small photo (``images/<item_id>.png``, :mod:`lakecart.generate_images`)
+  whose silhouette and colours follow its category, except a few: a photo of another
+  category's look, no photo, or a corrupt file.
 """
 
 from __future__ import annotations
@@ -1501,7 +1504,11 @@ def item_block(world: World, block: int) -> np.ndarray:
 
 
 def products_frame(world: World, block: int) -> pd.DataFrame:
-    """Landing ``products`` rows of one item block (``price`` = list price at the start)."""
+    """Landing ``products`` rows of one item block (``price`` = list price at the start;
+    ``image`` = the photo's path relative to the landing folder, empty when it has none: see
+    :mod:`lakecart.generate_images`)."""
+    from lakecart import generate_images as GI
+
     i = item_block(world, block)
     rng = world.rng("products", block)
     n = len(i)
@@ -1540,6 +1547,7 @@ def products_frame(world: World, block: int) -> pd.DataFrame:
             N.CATEGORY: np.asarray(CAT_NAMES, dtype=object)[cat],
             N.BRAND: brands,
             N.PRICE: world.item_base_cents(i) / 100.0,
+            N.IMAGE: GI.image_paths(world, i),
         }
     )
 
@@ -1577,7 +1585,8 @@ def stock_grid(world: World, block: int) -> pd.DataFrame:
 SCHEMAS = {
     N.ORDERS: "order_id STRING, customer_id STRING, order_ts STRING, item_id STRING, quantity BIGINT, "
     "unit_price DOUBLE, country STRING, channel STRING, status STRING",
-    N.PRODUCTS: "item_id STRING, title STRING, description STRING, category STRING, brand STRING, price DOUBLE",
+    N.PRODUCTS: "item_id STRING, title STRING, description STRING, category STRING, brand STRING, price DOUBLE, "
+    "image STRING",
     N.CUSTOMERS: "customer_id STRING, signup_ts STRING, country STRING, birth_year BIGINT, gender STRING",
     N.EVENTS: "event_ts STRING, user_id STRING, session_id STRING, event_type STRING, item_id STRING",
     N.RATINGS: "user_id STRING, item_id STRING, rating BIGINT, rating_ts STRING",
@@ -1797,13 +1806,17 @@ def generate_landing(
     """Write a synthetic shop to out_dir in the landing format; return rows written per entity.
 
     Each entity goes to ``<out_dir>/<entity>/part-*.<fmt>`` (CSV with a header row,
-    Parquet or JSON lines); an existing entity folder is replaced. Timestamps are
+    Parquet or JSON lines); an existing entity folder is replaced. The default profile also
+    writes a small photo per product to ``<out_dir>/images/<item_id>.png``
+    (:mod:`lakecart.generate_images`; ``products.image`` holds that relative path). Timestamps are
     ``yyyy-MM-dd HH:mm:ss`` UTC strings and ids are strings (``C000123``, ``I00042``).
     The same arguments always produce the same rows in the same files.
 
     Args:
         spark: The session.
-        out_dir: Landing folder (any Hadoop path: local, HDFS, object store).
+        out_dir: Landing folder: any Hadoop path for the longtail profile; for the default
+            profile a path the executors can write with file I/O (local, ``file:``,
+            ``dbfs:/`` or ``/Volumes``), because of the photos.
         scale: 1 = ~3,000 customers and ~1,000 items; N multiplies both by N.
         seed: Seed of every random quantity.
         start_date: First day of orders (``YYYY-MM-DD``).
@@ -1816,10 +1829,11 @@ def generate_landing(
             ``customers`` and ``items``).
 
     Returns:
-        Rows written per entity name.
+        Rows written per entity name, plus ``images``: photo files written (default profile).
 
     Raises:
-        ValueError: on an unknown format or profile, or an invalid size.
+        ValueError: on an unknown format or profile, an invalid size, or (default profile)
+            a landing folder on a file system the photos cannot be written to.
     """
     if fmt not in FORMATS:
         raise ValueError(f"fmt must be one of {', '.join(FORMATS)}, got {fmt!r}")
@@ -1829,14 +1843,18 @@ def generate_landing(
         return generate_longtail.generate_landing(spark, out_dir, scale, seed, start_date, fmt)
     if profile != N.GEN_PROFILE_DEFAULT:
         raise ValueError(f"profile must be one of {', '.join(N.GEN_PROFILES)}, got {profile!r}")
+    from lakecart import generate_images as GI
+
     world = World(
         scale=scale, seed=seed, start_date=start_date, days=days, customers=customers, items=items
     )
+    GI.image_folder(out_dir)  # fail before writing anything when photos cannot be written there
     counts: dict[str, int] = {}
     root = out_dir.rstrip("/")
     for entity, df in landing_frames(spark, world).items():
         write_entity(df, f"{root}/{entity}", fmt, files_for(entity, world.scale), entity)
         counts[entity] = count_landed(spark, f"{root}/{entity}", fmt)
+    counts[GI.IMAGE_DIR] = GI.write_images(spark, world, out_dir)
     return counts
 
 

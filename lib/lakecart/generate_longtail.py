@@ -193,6 +193,12 @@ VARIANTS: tuple[str, ...] = (
     "Large", "Mini", "XL", "Twin Pack", "Set of 3",
 )  # fmt: skip
 LONGTAIL_ENTITIES = (N.ORDERS, N.PRODUCTS, N.CUSTOMERS, N.EVENTS)
+LONGTAIL_SCHEMAS = {
+    **SCHEMAS,
+    N.PRODUCTS: ", ".join(c for c in SCHEMAS[N.PRODUCTS].split(", ") if c.split()[0] != N.IMAGE),
+}
+"""Landing schemas of the profile: the default shop's, but products have no ``image`` column
+(this marketplace has no photos, so its files stay as they were)."""
 
 
 def _cum(weights: np.ndarray) -> np.ndarray:
@@ -693,7 +699,7 @@ class LongTailShop:
         )
 
     def landing_frames(self) -> dict[str, pd.DataFrame]:
-        """The landed entities as pandas frames in landing shape (columns of :data:`SCHEMAS`)."""
+        """The landed entities as pandas frames in landing shape (columns of :data:`LONGTAIL_SCHEMAS`)."""
         make = {
             N.ORDERS: self.orders,
             N.PRODUCTS: self.products,
@@ -703,7 +709,7 @@ class LongTailShop:
         out = {}
         for entity in N.ENTITIES:
             if entity in make:
-                cols = [c.split()[0] for c in SCHEMAS[entity].split(", ")]
+                cols = [c.split()[0] for c in LONGTAIL_SCHEMAS[entity].split(", ")]
                 out[entity] = make[entity]()[cols]
         return out
 
@@ -747,7 +753,7 @@ def generate_landing(
     spark.conf.set(arrow, "true")
     try:
         for entity, frame in shop.landing_frames().items():
-            df = spark.createDataFrame(frame, SCHEMAS[entity])
+            df = spark.createDataFrame(frame, LONGTAIL_SCHEMAS[entity])
             write_entity(df, f"{root}/{entity}", fmt, files_for(entity, shop.scale), entity)
             counts[entity] = len(frame)
     finally:

@@ -94,6 +94,7 @@ DESCRIPTION = "description"
 CATEGORY = "category"
 BRAND = "brand"
 PRICE = "price"
+IMAGE = "image"  # products: photo path relative to the landing folder
 
 SIGNUP_TS = "signup_ts"
 BIRTH_YEAR = "birth_year"
@@ -534,3 +535,24 @@ CONVERSION_RATE = "conversion_rate"
 GEN_PROFILE_DEFAULT = "default"  # the demo shop: two years, repeat customers, all entities
 GEN_PROFILE_LONGTAIL = "longtail"  # one year, one-off buyers, a long-tail catalogue
 GEN_PROFILES = (GEN_PROFILE_DEFAULT, GEN_PROFILE_LONGTAIL)
+
+# ---------------------------------------------------------------- images (issue 21)
+IMAGE_FEATURES = "image_features"  # features layer: one vector per photographed item
+PRODUCT_IMAGE_TAGS = "product_image_tags"
+VISUALLY_SIMILAR = "visually_similar"
+CHECKSUM = "checksum"
+VECTOR = "vector"
+COLOURS = "colours"
+WIDTH = "width"
+HEIGHT = "height"
+COMPUTED_AT = "computed_at"
+LEVEL_CONFIDENCES = "level_confidences"
+GIVEN_CATEGORY = "given_category"
+CATEGORY_DISAGREES = "category_disagrees"
+CATEGORY_SOURCE = "category_source"
+M_IMAGES = "images"
+B_MAJORITY = "majority_class"
+R_IMAGE_NOT_FOUND = "image_not_found"
+R_UNREADABLE_IMAGE = "unreadable_image"
+REASONS[R_IMAGE_NOT_FOUND] = "the product's image path names no file Spark can list"
+REASONS[R_UNREADABLE_IMAGE] = "the product's image file is not an image Pillow can decode"

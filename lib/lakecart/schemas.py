@@ -146,6 +146,12 @@ SILVER_PRODUCTS = _silver(
         Col(N.CATEGORY, S, "category; levels may be joined by ' > ' (Women > Tops > Blouses)"),
         Col(N.BRAND, S, "brand"),
         Col(N.PRICE, DBL, "list price"),
+        Col(
+            N.IMAGE,
+            S,
+            "product photo: a URI Spark reads (a relative path in the landing file is resolved "
+            "against the landing folder)",
+        ),
     ),
     keys=(N.ITEM_ID,),
 )
@@ -381,6 +387,7 @@ def all_specs() -> list[TableSpec]:
     from lakecart.features.specs import FEATURE_SPECS
     from lakecart.forecast.specs import FORECAST_SPECS
     from lakecart.fraud.specs import FRAUD_SPECS
+    from lakecart.images.specs import IMAGE_SPECS
     from lakecart.marketing.specs import MARKETING_SPECS
     from lakecart.recommend.specs import RECOMMEND_SPECS
     from lakecart.report.specs import REPORT_SPECS
@@ -398,6 +405,7 @@ def all_specs() -> list[TableSpec]:
         *FRAUD_SPECS,
         *TEXT_SPECS,
         *MARKETING_SPECS,
+        *IMAGE_SPECS,
         *REPORT_SPECS,
         *OPS.values(),
     ]

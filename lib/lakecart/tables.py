@@ -19,6 +19,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakecart.config import LakehouseConfig
+from lakecart.identifiers import sql_string
 from lakecart.schemas import TableSpec
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,7 @@ class Lakehouse:
             builder = builder.partitionedBy(*spec.partition_by)
         builder = builder.comment(spec.comment).property("delta.appendOnly", "false")
         builder.execute()
+        self._add_missing_columns(spec)
         if spec.checks:
             existing = {
                 r["key"] for r in self.spark.sql(f"SHOW TBLPROPERTIES {self.ident(spec)}").collect()
@@ -129,6 +131,30 @@ class Lakehouse:
                         f"ALTER TABLE {self.ident(spec)} ADD CONSTRAINT {name} CHECK ({expr})"
                     )
         self._created.add(spec.full_name)
+
+    def _add_missing_columns(self, spec: TableSpec) -> None:
+        """Add the declared nullable columns a table created by an older release lacks
+        (``ALTER TABLE ADD COLUMNS``, metadata only); a missing required column is an error."""
+        table = (
+            DeltaTable.forName(self.spark, self.ident(spec))
+            if self.metastore
+            else DeltaTable.forPath(self.spark, self.path(spec))
+        )  # not self.delta(): it would take the creation lock again
+        have = {f.name for f in table.toDF().schema.fields}
+        missing = [c for c in spec.columns if c.name not in have]
+        if not missing:
+            return
+        required = [c.name for c in missing if not c.nullable]
+        if required:
+            raise ValueError(
+                f"{spec.full_name}: the table lacks the required columns {required}; "
+                "it was created by an incompatible release"
+            )
+        cols = ", ".join(
+            f"`{c.name}` {c.dtype.simpleString()} COMMENT {sql_string(c.comment)}" for c in missing
+        )
+        self.spark.sql(f"ALTER TABLE {self.ident(spec)} ADD COLUMNS ({cols})")
+        log.info("%s: added the columns %s", spec.full_name, [c.name for c in missing])
 
     def read(self, spec: TableSpec) -> DataFrame:
         """Read a declared table (creating it empty first if needed)."""

@@ -9,6 +9,7 @@ raw record by a source adapter) plus the lineage columns. The output of
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -65,6 +66,7 @@ INTEGERS = {N.BIRTH_YEAR, N.LABEL}
 LONGS = {N.IP_LOWER, N.IP_UPPER}  # whole numbers that may be written as floats (16777216.0)
 BOOLEANS = {N.RESPONDED}
 LOWER = {N.EVENT_TYPE, N.STATUS, N.CHANNEL, N.INTENT}
+PATHS = {N.IMAGE}  # trimmed only: whitespace inside a path is part of it
 # Columns computed in silver rather than landed.
 DERIVED = {N.ORDERS: {N.REVENUE, N.IS_RETURN}}
 # Map columns an adapter computes from the record itself (lakecart.ingest.sources):
@@ -118,6 +120,23 @@ def norm_text(c: Column) -> Column:
     """Trim and collapse internal whitespace; empty -> NULL."""
     t = F.trim(F.regexp_replace(c, r"\s+", " "))
     return F.when(t == "", None).otherwise(t)
+
+
+def resolve_path(c: Column, root: str) -> Column:
+    """A file reference made absolute: a URI (``scheme:...``) is kept (``file:///x`` becomes
+    ``file:/x``, as Hadoop spells it), ``/x`` is taken on the landing folder's file system and
+    anything else is relative to ``root`` (the landing folder's qualified URI)."""
+    root = root.rstrip("/")
+    m = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*:(//[^/]*)?)", root)
+    base = m.group(1) if m else ""
+    rel = F.regexp_replace(c, r"^(\./)+", "")
+    return (
+        F.when(
+            c.rlike(r"^[A-Za-z][A-Za-z0-9+.-]+:"), F.regexp_replace(c, r"^file://(?=/)", "file:")
+        )
+        .when(c.startswith("/"), F.concat(F.lit(base), c))
+        .otherwise(F.concat(F.lit(root + "/"), rel))
+    )
 
 
 def parse_number(c: Column) -> Column:
@@ -192,6 +211,8 @@ def classify(landed: DataFrame, entity: str, rules: Rules, dedupe: bool = True) 
             exprs[c] = parse_bool(r)
         elif c in LOWER:
             exprs[c] = F.lower(norm_text(r))
+        elif c in PATHS:
+            exprs[c] = F.when(F.trim(r) == "", None).otherwise(F.trim(r))
         else:
             exprs[c] = norm_text(r)
     keep = [c.name for c in LINEAGE] + [N.RAW, N.MALFORMED]

@@ -126,6 +126,19 @@ def list_files(spark: SparkSession, path: str) -> list[FileInfo]:
     return sorted(out, key=lambda f: f.path)
 
 
+def landing_root(spark: SparkSession, path: str) -> str:
+    """The qualified URI of the landing folder: ``path`` itself, or its parent when it is a
+    file (relative file references in landing files are resolved against it)."""
+    jvm = spark.sparkContext._jvm  # noqa: SLF001
+    conf = spark.sparkContext._jsc.hadoopConfiguration()  # noqa: SLF001
+    hp = jvm.org.apache.hadoop.fs.Path(path)
+    fs = hp.getFileSystem(conf)
+    q = fs.makeQualified(hp)
+    if fs.exists(q) and fs.getFileStatus(q).isFile():
+        q = q.getParent()
+    return str(q.toString()).rstrip("/")
+
+
 def _base(f: FileInfo) -> str:
     return f.path.rsplit("/", 1)[-1]
 

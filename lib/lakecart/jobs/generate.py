@@ -4,6 +4,7 @@
 <lakehouse>/landing/, then ingest it.
 
 The same scale and seed give the same data; when that landing folder is already complete
+(its marker's parameters match, including the version of the default shop's product photos)
 it is not written again, so a re-run changes no table.
 """
 
@@ -64,6 +65,7 @@ def generate(
 ) -> dict[str, Any]:
     """Write the synthetic landing folder (unless already complete) and ingest it."""
     from lakecart.generate import generate_landing
+    from lakecart.generate_images import IMAGES_VERSION
 
     g = config.generate
     params = {
@@ -73,8 +75,10 @@ def generate(
         "days": g.days,
         "format": g.landing_format,
     }
-    if g.profile != N.GEN_PROFILE_DEFAULT:  # default-profile markers written before stay valid
+    if g.profile != N.GEN_PROFILE_DEFAULT:  # long-tail markers written before stay valid
         params.update(profile=g.profile, days=None)
+    else:  # the default shop has product photos: a folder landed without them is written again
+        params.update(images=IMAGES_VERSION)
     out = landing_dir(config, scale, seed)
     t0 = time.perf_counter()
     with ctx.stage("generate") as st:

@@ -181,6 +181,7 @@ def ingest(
     with ctx.stage("list files") as st:
         files = _stage_spreadsheets(spark, config, S.list_files(spark, path))
         plan = S.plan(source, files, path, config.ingest.landing_format)
+        root = S.landing_root(spark, path)
         known = known_files(lh, source, [fs.entity for fs in plan.filesets])
         todo = []
         for fs in plan.filesets:
@@ -213,6 +214,10 @@ def ingest(
                 classified = clean.classify(
                     S.map_to_landing(bronze, fs), fs.entity, rules, fs.dedupe
                 )
+                if fs.entity == N.PRODUCTS:  # photos: relative to the landing folder
+                    classified = classified.withColumn(
+                        N.IMAGE, clean.resolve_path(F.col(N.IMAGE), root)
+                    )
                 classified = classified.persist(StorageLevel.MEMORY_AND_DISK)
                 cached.append(classified)
                 counts = clean.outcome_counts(classified).collect()  # files x outcomes x reasons

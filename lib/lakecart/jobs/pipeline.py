@@ -52,6 +52,7 @@ STAGES = (
     "sentiment",
     "support",
     "marketing",
+    "images",
     "report",
 )
 # The stages each stage reads the output of (besides silver, which ingest/generate wrote
@@ -66,6 +67,7 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     "sentiment": ("features",),
     "support": ("features", "customers"),
     "marketing": ("features", "customers"),
+    "images": (),
     "report": STAGES[:-1],
 }
 

@@ -1,0 +1,1 @@
+"""Product images: pixel features, photo classifiers, colours and visual neighbours."""
