@@ -992,6 +992,8 @@ class ImagesConfig:
         disagree_confidence: The photo's deepest-level confidence at or above which ...
         disagree_given_max: ... and the given path's probability below which a given
             category is flagged as disagreeing with the photo.
+        disagree_folds: The flag reads each product's photo through models fitted without
+            its fold (cross-fitting; 0 or 1: the refitted model, which has seen it).
         batch_rows: Photos per Arrow batch of the feature UDF (bounds executor memory).
     """
 
@@ -1015,6 +1017,7 @@ class ImagesConfig:
     probability_weight: float = 1.0
     disagree_confidence: float = 0.9
     disagree_given_max: float = 0.05
+    disagree_folds: int = 2
     batch_rows: int = 256
 
     def __post_init__(self) -> None:

@@ -65,7 +65,7 @@ PRODUCT_IMAGE_TAGS = gold_spec(
         Col(
             N.CATEGORY_DISAGREES,
             T.BooleanType(),
-            "true when the product has a category and its photo alone (the title left out) "
+            "true when the product has a category and its photo alone (the title left out, read by models fitted without the product: images.disagree_folds) "
             "confidently shows another: at the deepest learned level of the given path the "
             "photo's top class is another one, with probability at least "
             "images.disagree_confidence, and the given class gets less than "

@@ -419,6 +419,10 @@ def build(
         # the photo's own probabilities, kept before a title joins in: they judge whether
         # the catalogue's category disagrees with the photo
         scored = scored.withColumns({f"i{lvl.depth}": F.col(f"p{lvl.depth}") for lvl in levels})
+        if cfg.disagree_folds >= 2 and levels:
+            with ctx.stage("images: out-of-fold photo probabilities") as st:
+                scored = _out_of_fold(scored, levels, dim, cfg)
+                st.update(folds=cfg.disagree_folds)
         if cfg.use_title and levels:
             with ctx.stage("images: titles") as st:
                 scored, titled = _with_titles(scored, levels, cfg)
@@ -593,6 +597,48 @@ def _with_titles(
     return scored.withColumn("_titled", has_title & F.lit(used > 0)), used
 
 
+def _out_of_fold(scored: DataFrame, levels: list[Level], dim: int, cfg: ImagesConfig) -> DataFrame:
+    """Each categorised product's photo probabilities (``o<d>``) from a model of the same
+    kind fitted without its fold (``images.disagree_folds`` folds by a seeded hash): the
+    refitted model has seen the product with its given category, so only these can say
+    that the photo disagrees with it."""
+    folds = cfg.disagree_folds
+    fold = F.abs(F.xxhash64(F.col(N.ITEM_ID), F.lit(cfg.seed + 1))) % folds
+    scored = scored.withColumn("_fold", fold)
+    for lvl in levels:
+        d = lvl.depth
+        if lvl.model is None:
+            scored = scored.withColumn(f"o{d}", F.col(f"i{d}"))
+            continue
+        kind = "mlp" if lvl.published.startswith("mlp") else "lr"
+        reg = float(lvl.published[len("lr_reg") :]) if kind == "lr" else 0.0
+        index = F.create_map(
+            *[x for i, c in enumerate(lvl.classes) for x in (F.lit(c), F.lit(float(i)))]
+        )
+        rows = scored.filter(F.size(PATHS) > d).withColumn(LABEL, index[F.col(PATHS)[d]])
+        rows = rows.filter(F.col(LABEL).isNotNull())
+        parts = []
+        for f in range(folds):
+            model = _estimator(kind, reg, dim, len(lvl.classes), cfg, SCALED)
+            model = without_summary(model.fit(rows.filter(F.col("_fold") != f)))
+            model = (
+                model.setProbabilityCol("_oprob")
+                .setPredictionCol("_opred")
+                .setRawPredictionCol("_oraw")
+            )
+            held = model.transform(scored.filter(F.col("_fold") == f).select(N.ITEM_ID, SCALED))
+            parts.append(
+                held.select(
+                    N.ITEM_ID, _padded(vector_to_array("_oprob"), len(lvl.classes)).alias(f"o{d}")
+                )
+            )
+        oof = parts[0]
+        for p in parts[1:]:
+            oof = oof.unionByName(p)
+        scored = scored.join(oof, N.ITEM_ID, "left")
+    return scored.drop("_fold")
+
+
 def _normalised(arr):
     """Probabilities rescaled to sum to one (unchanged when they sum to zero)."""
     total = F.aggregate(arr, F.lit(0.0), lambda acc, x: acc + x)
@@ -662,7 +708,7 @@ def _given_probability(scored: DataFrame, levels: list[Level]) -> DataFrame:
         )
         pos = index[F.col(PATHS)[d]]
         known = (F.size(PATHS) > d) & pos.isNotNull()
-        photo = F.col(f"i{d}")
+        photo = F.col(f"o{d}") if f"o{d}" in scored.columns else F.col(f"i{d}")
         path = F.when(known, F.col(PATHS)[d]).otherwise(path)
         given_p = F.when(known, F.element_at(photo, pos)).otherwise(given_p)
         top = F.when(known, F.array_max(photo)).otherwise(top)
