@@ -314,8 +314,9 @@ def learn_level(data: DataFrame, depth: int, dim: int, cfg: ImagesConfig, on_fit
     )
 
 
-def level_probabilities(level: Level, df: DataFrame, features: str = SCALED) -> Any:
-    """The level's class probabilities for ``df`` as an ``array<double>`` column."""
+def level_probabilities(level: Level) -> Any:
+    """The level's class probabilities (``_prob<depth>``, or the majority class) as an
+    ``array<double>`` column."""
     if level.model is None:
         k = len(level.classes)
         return F.array(*[F.lit(1.0 if i == level.majority else 0.0) for i in range(k)])
@@ -347,179 +348,174 @@ def build(
     version = new_model_version(N.M_IMAGES, as_of)
     result["model_version"] = version
     dataset = PurePath(str(lh.config.root).rstrip("/")).name or "lakehouse"
-    cached: list[DataFrame] = []
-    try:
-        products = (
-            lh.read(SILVER[N.PRODUCTS])
-            .filter(F.col(N.IMAGE).isNotNull())
-            .select(N.ITEM_ID, N.IMAGE, N.TITLE, N.CATEGORY)
-        )
-        with ctx.stage("images: photos -> features") as st:
-            counts, current = update_features(spark, lh, ctx, products, cfg)
-            st.update(**counts)
-        result["photos"] = counts
-        key = spec_key(feature_spec(cfg))
-        feats = (
-            lh.read(IMAGE_FEATURES)
-            .filter(F.col("feature_spec") == key)
-            .drop(N.IMAGE)
-            .join(current, [N.ITEM_ID, N.CHECKSUM])  # only photos still there, same bytes
-            .join(products, [N.ITEM_ID, N.IMAGE])
-            .select(
-                N.ITEM_ID,
-                N.TITLE,
-                N.CATEGORY,
-                N.COLOURS,
-                array_to_vector(N.VECTOR).alias(FEATURES),
-                K.level_paths(F.col(N.CATEGORY), cfg.levels).alias(PATHS),
-                (
-                    (F.abs(F.xxhash64(F.col(N.ITEM_ID), F.lit(cfg.seed))) % 10000)
-                    < int(cfg.validation_share * 10000)
-                ).alias(VALID),
-            )  # fmt: skip
-            .repartition(task_slots(spark), N.ITEM_ID)
-        )
-        with ctx.stage("images: standardise") as st:
-            scaler = StandardScaler(
-                inputCol=FEATURES, outputCol=SCALED, withMean=True, withStd=True
-            ).fit(feats)
-            data = scaler.transform(feats).drop(FEATURES).localCheckpoint(eager=True)
-            n_photos = data.count()
-            dim = len(scaler.mean)
-            st.update(photos=n_photos, dims=dim)
-        ctx.rows_in += n_photos
-        if n_photos == 0:
-            result["skipped"] = "no readable photo"
-            log.info("[images] skipped: no readable photo")
-            return result
-        levels: list[Level] = []
-        with ctx.stage("images: classifiers") as st:
-            for depth in range(cfg.levels):
-                lvl = learn_level(
-                    data, depth, dim, cfg,
-                    on_fit=lambda d, n, a: log.info("[images]   level %d %-12s validation accuracy %.4f", d + 1, n, a),
-                )  # fmt: skip
-                if lvl is None:
-                    break
-                levels.append(lvl)
-                log.info(
-                    "[images] level %d: %d classes, published %s (accuracy %.4f, majority %.4f)",
-                    depth + 1, len(lvl.classes), lvl.published, lvl.accuracy, lvl.baseline_accuracy,
-                )  # fmt: skip
-            st.update(levels=len(levels))
-        scored = data
-        for lvl in levels:
-            if lvl.model is not None:
-                m = lvl.model.copy()
-                m.setPredictionCol(f"_pred{lvl.depth}").setProbabilityCol(f"_prob{lvl.depth}")
-                m.setRawPredictionCol(f"_raw{lvl.depth}")
-                scored = m.transform(scored).drop(f"_pred{lvl.depth}", f"_raw{lvl.depth}")
-        probs = {f"p{lvl.depth}": level_probabilities(lvl, scored) for lvl in levels}
-        scored = scored.withColumns(probs)
-        # the photo's own probabilities, kept before a title joins in: they judge whether
-        # the catalogue's category disagrees with the photo
-        scored = scored.withColumns({f"i{lvl.depth}": F.col(f"p{lvl.depth}") for lvl in levels})
-        if cfg.disagree_folds >= 2 and levels:
-            with ctx.stage("images: out-of-fold photo probabilities") as st:
-                scored = _out_of_fold(scored, levels, dim, cfg)
-                st.update(folds=cfg.disagree_folds)
-        if cfg.use_title and levels:
-            with ctx.stage("images: titles") as st:
-                scored, titled = _with_titles(scored, levels, cfg)
-                st.update(titled_levels=titled)
-        metrics: list[Metric] = []
-        for lvl in levels:
-            model = f"{N.M_IMAGES}_level{lvl.depth + 1}"
-            where = f"{dataset} level={lvl.depth + 1}"
-            metrics += [
-                Metric(model, version, "accuracy", lvl.accuracy, where, as_of, N.SPLIT_VALIDATION, None, N.B_MAJORITY, lvl.baseline_accuracy),
-                Metric(model, version, "macro_f1", lvl.macro_f1, where, as_of, N.SPLIT_VALIDATION, None, N.B_MAJORITY, lvl.baseline_macro_f1),
-            ]  # fmt: skip
-            if lvl.title_accuracy is not None:
-                metrics.append(
-                    Metric(f"{model}_image+title", version, "accuracy", lvl.title_accuracy, where, as_of,
-                           N.SPLIT_VALIDATION, None, f"{model}_image", lvl.image_accuracy_titled)
-                )  # fmt: skip
-            choice = choose(
-                f"category level {lvl.depth + 1}", "accuracy",
-                {lvl.published: lvl.accuracy} if lvl.model is not None else {},
-                {N.B_MAJORITY: lvl.baseline_accuracy},
-            )  # fmt: skip
-            metrics += choice.metrics(version, dataset, as_of, N.SPLIT_VALIDATION)
-        table = K.PathTable.build(
-            [
-                r[0] for r in data.select(PATHS).filter(F.size(PATHS) > 0).distinct().collect()
-            ],  # paths: small
-            [lvl.classes for lvl in levels],
-        )
-        with ctx.stage("images: tag + publish") as st:
-            tags = _tags(scored, levels, table, cfg).localCheckpoint(eager=True)
-            given = _given_probability(scored, levels)
-            out = tags.join(given, N.ITEM_ID, "left").select(
-                N.ITEM_ID,
-                N.CATEGORY,
-                N.LEVEL_CONFIDENCES,
-                N.COLOURS,
-                F.col("_given").alias(N.GIVEN_CATEGORY),
-                (
-                    F.col("_given_path").isNotNull()
-                    & ~F.col("_photo_agrees")
-                    & (F.col("_photo_top") >= cfg.disagree_confidence)
-                    & (F.coalesce(F.col("_given_p"), F.lit(0.0)) < cfg.disagree_given_max)
-                ).alias(N.CATEGORY_DISAGREES),
-                F.when(F.col("_titled"), F.lit("image+title"))
-                .otherwise(F.lit("image"))
-                .alias(N.CATEGORY_SOURCE),
-            )
-            n_tags = publish(lh, with_gold_columns(out, version, as_of), PRODUCT_IMAGE_TAGS)
-            disagree = lh.read(PRODUCT_IMAGE_TAGS).filter(N.CATEGORY_DISAGREES).count()
-            st.update(rows=n_tags, disagreements=disagree)
-        with ctx.stage("images: neighbours") as st:
-            nb = top_k_cosine(
-                tags.select(N.ITEM_ID, "embedding"),
-                cfg.top_k,
-                vector_col="embedding",
-                block_rows=cfg.block_rows,
-            )
-            n_nb = publish(lh, with_gold_columns(nb, version, as_of), VISUALLY_SIMILAR)
-            st.update(rows=n_nb)
-        if levels:
-            p_at_k, chance = _neighbour_precision(lh, data, levels[-1].depth)
-            metrics.append(
-                Metric(f"{N.M_IMAGES}_neighbours", version, "precision", p_at_k, f"{dataset} level={levels[-1].depth + 1}",
-                       as_of, N.SPLIT_VALIDATION, cfg.top_k, "same_category_chance", chance)
-            )  # fmt: skip
-        path = model_path(lh, N.M_IMAGES, version)
-        scaler.write().overwrite().save(f"{path}/scaler")
-        for lvl in levels:
-            if lvl.model is not None:
-                lvl.model.write().overwrite().save(f"{path}/level{lvl.depth + 1}")
-        tags.select(N.ITEM_ID, "embedding").write.format("delta").mode("overwrite").save(
-            f"{path}/embeddings"
-        )
-        with open_text(spark, f"{path}/paths.json") as write:
-            write(json.dumps({"names": table.names, "index": table.index.tolist(),
-                              "classes": [lvl.classes for lvl in levels],
-                              "majority": [lvl.majority for lvl in levels],
-                              "published": [lvl.published for lvl in levels],
-                              "probability_weight": cfg.probability_weight,
-                              "feature_spec": key}))  # fmt: skip
-        write_metrics(lh, ctx.run_id, metrics)
-        ctx.rows_out += n_tags + n_nb
-        result.update(
-            tags=n_tags,
-            neighbours=n_nb,
-            disagreements=disagree,
-            levels={lvl.depth + 1: {"classes": len(lvl.classes), "published": lvl.published,
-                                    "accuracy": round(lvl.accuracy, 4), "majority": round(lvl.baseline_accuracy, 4)}
-                    for lvl in levels},
+    products = (
+        lh.read(SILVER[N.PRODUCTS])
+        .filter(F.col(N.IMAGE).isNotNull())
+        .select(N.ITEM_ID, N.IMAGE, N.TITLE, N.CATEGORY)
+    )
+    with ctx.stage("images: photos -> features") as st:
+        counts, current = update_features(spark, lh, ctx, products, cfg)
+        st.update(**counts)
+    result["photos"] = counts
+    key = spec_key(feature_spec(cfg))
+    feats = (
+        lh.read(IMAGE_FEATURES)
+        .filter(F.col("feature_spec") == key)
+        .drop(N.IMAGE)
+        .join(current, [N.ITEM_ID, N.CHECKSUM])  # only photos still there, same bytes
+        .join(products, [N.ITEM_ID, N.IMAGE])
+        .select(
+            N.ITEM_ID,
+            N.TITLE,
+            N.CATEGORY,
+            N.COLOURS,
+            array_to_vector(N.VECTOR).alias(FEATURES),
+            K.level_paths(F.col(N.CATEGORY), cfg.levels).alias(PATHS),
+            (
+                (F.abs(F.xxhash64(F.col(N.ITEM_ID), F.lit(cfg.seed))) % 10000)
+                < int(cfg.validation_share * 10000)
+            ).alias(VALID),
         )  # fmt: skip
-        if levels:
-            result["neighbour_precision"] = round(p_at_k, 4)
+        .repartition(task_slots(spark), N.ITEM_ID)
+    )
+    with ctx.stage("images: standardise") as st:
+        scaler = StandardScaler(
+            inputCol=FEATURES, outputCol=SCALED, withMean=True, withStd=True
+        ).fit(feats)
+        data = scaler.transform(feats).drop(FEATURES).localCheckpoint(eager=True)
+        n_photos = data.count()
+        dim = len(scaler.mean)
+        st.update(photos=n_photos, dims=dim)
+    ctx.rows_in += n_photos
+    if n_photos == 0:
+        result["skipped"] = "no readable photo"
+        log.info("[images] skipped: no readable photo")
         return result
-    finally:
-        for df in cached:
-            df.unpersist()
+    levels: list[Level] = []
+    with ctx.stage("images: classifiers") as st:
+        for depth in range(cfg.levels):
+            lvl = learn_level(
+                data, depth, dim, cfg,
+                on_fit=lambda d, n, a: log.info("[images]   level %d %-12s validation accuracy %.4f", d + 1, n, a),
+            )  # fmt: skip
+            if lvl is None:
+                break
+            levels.append(lvl)
+            log.info(
+                "[images] level %d: %d classes, published %s (accuracy %.4f, majority %.4f)",
+                depth + 1, len(lvl.classes), lvl.published, lvl.accuracy, lvl.baseline_accuracy,
+            )  # fmt: skip
+        st.update(levels=len(levels))
+    scored = data
+    for lvl in levels:
+        if lvl.model is not None:
+            m = lvl.model.copy()
+            m.setPredictionCol(f"_pred{lvl.depth}").setProbabilityCol(f"_prob{lvl.depth}")
+            m.setRawPredictionCol(f"_raw{lvl.depth}")
+            scored = m.transform(scored).drop(f"_pred{lvl.depth}", f"_raw{lvl.depth}")
+    probs = {f"p{lvl.depth}": level_probabilities(lvl) for lvl in levels}
+    scored = scored.withColumns(probs)
+    # the photo's own probabilities, kept before a title joins in: they judge whether
+    # the catalogue's category disagrees with the photo
+    scored = scored.withColumns({f"i{lvl.depth}": F.col(f"p{lvl.depth}") for lvl in levels})
+    if cfg.disagree_folds >= 2 and levels:
+        with ctx.stage("images: out-of-fold photo probabilities") as st:
+            scored = _out_of_fold(scored, levels, dim, cfg)
+            st.update(folds=cfg.disagree_folds)
+    if cfg.use_title and levels:
+        with ctx.stage("images: titles") as st:
+            scored, titled = _with_titles(scored, levels, cfg)
+            st.update(titled_levels=titled)
+    metrics: list[Metric] = []
+    for lvl in levels:
+        model = f"{N.M_IMAGES}_level{lvl.depth + 1}"
+        where = f"{dataset} level={lvl.depth + 1}"
+        metrics += [
+            Metric(model, version, "accuracy", lvl.accuracy, where, as_of, N.SPLIT_VALIDATION, None, N.B_MAJORITY, lvl.baseline_accuracy),
+            Metric(model, version, "macro_f1", lvl.macro_f1, where, as_of, N.SPLIT_VALIDATION, None, N.B_MAJORITY, lvl.baseline_macro_f1),
+        ]  # fmt: skip
+        if lvl.title_accuracy is not None:
+            metrics.append(
+                Metric(f"{model}_image+title", version, "accuracy", lvl.title_accuracy, where, as_of,
+                       N.SPLIT_VALIDATION, None, f"{model}_image", lvl.image_accuracy_titled)
+            )  # fmt: skip
+        choice = choose(
+            f"category level {lvl.depth + 1}", "accuracy",
+            {lvl.published: lvl.accuracy} if lvl.model is not None else {},
+            {N.B_MAJORITY: lvl.baseline_accuracy},
+        )  # fmt: skip
+        metrics += choice.metrics(version, dataset, as_of, N.SPLIT_VALIDATION)
+    table = K.PathTable.build(
+        [
+            r[0] for r in data.select(PATHS).filter(F.size(PATHS) > 0).distinct().collect()
+        ],  # paths: small
+        [lvl.classes for lvl in levels],
+    )
+    with ctx.stage("images: tag + publish") as st:
+        tags = _tags(scored, levels, table, cfg).localCheckpoint(eager=True)
+        given = _given_probability(scored, levels)
+        out = tags.join(given, N.ITEM_ID, "left").select(
+            N.ITEM_ID,
+            N.CATEGORY,
+            N.LEVEL_CONFIDENCES,
+            N.COLOURS,
+            F.col("_given").alias(N.GIVEN_CATEGORY),
+            (
+                F.col("_given_path").isNotNull()
+                & ~F.col("_photo_agrees")
+                & (F.col("_photo_top") >= cfg.disagree_confidence)
+                & (F.coalesce(F.col("_given_p"), F.lit(0.0)) < cfg.disagree_given_max)
+            ).alias(N.CATEGORY_DISAGREES),
+            F.when(F.col("_titled"), F.lit("image+title"))
+            .otherwise(F.lit("image"))
+            .alias(N.CATEGORY_SOURCE),
+        )
+        n_tags = publish(lh, with_gold_columns(out, version, as_of), PRODUCT_IMAGE_TAGS)
+        disagree = lh.read(PRODUCT_IMAGE_TAGS).filter(N.CATEGORY_DISAGREES).count()
+        st.update(rows=n_tags, disagreements=disagree)
+    with ctx.stage("images: neighbours") as st:
+        nb = top_k_cosine(
+            tags.select(N.ITEM_ID, "embedding"),
+            cfg.top_k,
+            vector_col="embedding",
+            block_rows=cfg.block_rows,
+        )
+        n_nb = publish(lh, with_gold_columns(nb, version, as_of), VISUALLY_SIMILAR)
+        st.update(rows=n_nb)
+    if levels:
+        p_at_k, chance = _neighbour_precision(lh, data, levels[-1].depth)
+        metrics.append(
+            Metric(f"{N.M_IMAGES}_neighbours", version, "precision", p_at_k, f"{dataset} level={levels[-1].depth + 1}",
+                   as_of, N.SPLIT_VALIDATION, cfg.top_k, "same_category_chance", chance)
+        )  # fmt: skip
+    path = model_path(lh, N.M_IMAGES, version)
+    scaler.write().overwrite().save(f"{path}/scaler")
+    for lvl in levels:
+        if lvl.model is not None:
+            lvl.model.write().overwrite().save(f"{path}/level{lvl.depth + 1}")
+    tags.select(N.ITEM_ID, "embedding").write.format("delta").mode("overwrite").save(
+        f"{path}/embeddings"
+    )
+    with open_text(spark, f"{path}/paths.json") as write:
+        write(json.dumps({"names": table.names, "index": table.index.tolist(),
+                          "classes": [lvl.classes for lvl in levels],
+                          "majority": [lvl.majority for lvl in levels],
+                          "published": [lvl.published for lvl in levels],
+                          "probability_weight": cfg.probability_weight,
+                          "feature_spec": key}))  # fmt: skip
+    write_metrics(lh, ctx.run_id, metrics)
+    ctx.rows_out += n_tags + n_nb
+    result.update(
+        tags=n_tags,
+        neighbours=n_nb,
+        disagreements=disagree,
+        levels={lvl.depth + 1: {"classes": len(lvl.classes), "published": lvl.published,
+                                "accuracy": round(lvl.accuracy, 4), "majority": round(lvl.baseline_accuracy, 4)}
+                for lvl in levels},
+    )  # fmt: skip
+    if levels:
+        result["neighbour_precision"] = round(p_at_k, 4)
+    return result
 
 
 @contextmanager
