@@ -77,6 +77,7 @@ def write_shop(lh: Lakehouse, rows: list[tuple]) -> None:
     p = p.select(
         N.ITEM_ID, N.TITLE, F.lit(None).cast("string").alias(N.DESCRIPTION), N.CATEGORY,
         F.lit(None).cast("string").alias(N.BRAND), F.lit(2.5).alias(N.PRICE),
+        F.lit(None).cast("string").alias(N.IMAGE),
     )  # fmt: skip
     lh.append(_lineage(p), SILVER[N.PRODUCTS])
     t = dt.datetime.combine(AS_OF, dt.time()) - dt.timedelta(days=2)

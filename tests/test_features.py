@@ -72,10 +72,10 @@ REVIEWS = [
 ]
 # item_id, title, description, category, brand, price
 PRODUCTS = [
-    ("i1", "Red Mug", "A big, red mug!", "Kitchen/Mugs", "Acme", 5.0),
-    ("i2", "Blue Lamp", None, "Home", None, 20.0),
-    ("i3", "Chair", "Solid oak.", "Furniture", "Oak&Co", 90.0),
-    ("i9", "Never Sold", None, "Misc", None, 1.0),  # catalogue only: not a feature row
+    ("i1", "Red Mug", "A big, red mug!", "Kitchen/Mugs", "Acme", 5.0, None),
+    ("i2", "Blue Lamp", None, "Home", None, 20.0, None),
+    ("i3", "Chair", "Solid oak.", "Furniture", "Oak&Co", 90.0, None),
+    ("i9", "Never Sold", None, "Misc", None, 1.0, None),  # catalogue only: not a feature row
 ]
 # customer_id, signup_ts, country, birth_year, gender, attributes
 CUSTOMERS = [

@@ -66,10 +66,10 @@ def _shop():
                 )
     customers.append(("C0", dt.datetime(2024, 2, 1), "FR", 1990, "m", None))  # no history
     products = [
-        (i, f"Title {i}", f"{g.lower()}kind{k // 2} gift", f"cat{g}", "brand", 2.0)
+        (i, f"Title {i}", f"{g.lower()}kind{k // 2} gift", f"cat{g}", "brand", 2.0, None)
         for g, items in GROUPS.items()
         for k, i in enumerate(items)
-    ] + [("old", "Title old", "discontinued thing", "catA", "brand", 2.0)]
+    ] + [("old", "Title old", "discontinued thing", "catA", "brand", 2.0, None)]
     return orders, products, customers
 
 

@@ -317,7 +317,7 @@ def write_silver(lh: Lakehouse, orders: list, products: list, events: list) -> W
         ]
 
     o = [(*r[:6], r[4] * r[5], r[4] < 0, r[6], r[7], None) for r in orders]
-    p = [(i, t, None, c, None, 10.0) for i, t, c in products]
+    p = [(i, t, None, c, None, 10.0, None) for i, t, c in products]
     counts = {N.ORDERS: len(o), N.PRODUCTS: len(p), N.EVENTS: len(events)}
     dq = [
         ("ingest-1", f"silver.{e}", "row_accounting", True, 0,
