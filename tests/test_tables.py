@@ -71,6 +71,26 @@ def test_check_constraint_enforced(spark, tmp_path):
     with pytest.raises(Exception, match="(?i)constraint"):
         lh.append(bad, spec)
     assert lh.read(spec).count() == 0
+    # the constraint is in the table's first commit: one version, no ALTER TABLE
+    assert lh.version(spec) == 0
+
+
+def test_a_table_from_an_older_release_gains_a_new_constraint(spark, tmp_path):
+    cols = DATA_QUALITY.columns
+    old = TableSpec("ops", "t", "test", cols)
+    new = TableSpec("ops", "t", "test", cols, checks={"non_negative": "failed_rows >= 0"})
+    row = "run_id string, table string, check string, passed boolean, failed_rows bigint, detail string"
+    Lakehouse(spark, LakehouseConfig(root=str(tmp_path))).append(
+        spark.createDataFrame([("r", "t", "c", True, -1, None)], row), old
+    )  # accepted: the older release declared no constraint
+    lh = Lakehouse(spark, LakehouseConfig(root=str(tmp_path)))
+    with pytest.raises(Exception, match="(?i)constraint|violate"):
+        lh.create(new)  # the existing row breaks it: Delta refuses to add it
+    lh.delta(old).delete("failed_rows < 0")
+    lh = Lakehouse(spark, LakehouseConfig(root=str(tmp_path)))
+    lh.create(new)
+    with pytest.raises(Exception, match="(?i)constraint"):
+        lh.append(spark.createDataFrame([("r", "t", "c", True, -2, None)], row), new)
 
 
 @pytest.mark.parametrize("retries", [2, 0])

@@ -82,6 +82,11 @@ class IngestConfig:
     rating_max: float = 5.0
     csv_encoding: str = "UTF-8"
     landing_format: str = "auto"  # auto | csv | parquet | json
+    parallelism: int = 4  # entities read, classified and written at the same time
+
+    def __post_init__(self) -> None:
+        if self.parallelism < 1:
+            raise ConfigError("ingest.parallelism: must be >= 1")
 
 
 @dataclass

@@ -109,28 +109,40 @@ class Lakehouse:
     def _create(self, spec: TableSpec) -> None:
         if spec.full_name in self._created:
             return
-        if self.metastore:
-            self.spark.sql(f"CREATE SCHEMA IF NOT EXISTS {self.schema_name(spec.layer)}")
-            builder = DeltaTable.createIfNotExists(self.spark).tableName(self.ident(spec))
+        if self.exists(spec):
+            # made by an earlier run, perhaps of an older release: bring it up to date
+            self._add_missing_columns(spec)
+            self._add_missing_constraints(spec)
         else:
-            builder = DeltaTable.createIfNotExists(self.spark).location(self.path(spec))
-        for c in spec.columns:
-            builder = builder.addColumn(c.name, c.dtype, nullable=c.nullable, comment=c.comment)
-        if spec.partition_by:
-            builder = builder.partitionedBy(*spec.partition_by)
-        builder = builder.comment(spec.comment).property("delta.appendOnly", "false")
-        builder.execute()
-        self._add_missing_columns(spec)
-        if spec.checks:
-            existing = {
-                r["key"] for r in self.spark.sql(f"SHOW TBLPROPERTIES {self.ident(spec)}").collect()
-            }
+            # one commit holds the columns, comments and CHECK constraints (a constraint in
+            # the table's first metadata needs no ALTER TABLE and no validation scan)
+            if self.metastore:
+                self.spark.sql(f"CREATE SCHEMA IF NOT EXISTS {self.schema_name(spec.layer)}")
+                builder = DeltaTable.createIfNotExists(self.spark).tableName(self.ident(spec))
+            else:
+                builder = DeltaTable.createIfNotExists(self.spark).location(self.path(spec))
+            for c in spec.columns:
+                builder = builder.addColumn(c.name, c.dtype, nullable=c.nullable, comment=c.comment)
+            if spec.partition_by:
+                builder = builder.partitionedBy(*spec.partition_by)
+            builder = builder.comment(spec.comment).property("delta.appendOnly", "false")
             for name, expr in spec.checks.items():
-                if f"delta.constraints.{name.lower()}" not in existing:
-                    self.spark.sql(
-                        f"ALTER TABLE {self.ident(spec)} ADD CONSTRAINT {name} CHECK ({expr})"
-                    )
+                builder = builder.property(f"delta.constraints.{name.lower()}", expr)
+            builder.execute()
         self._created.add(spec.full_name)
+
+    def _add_missing_constraints(self, spec: TableSpec) -> None:
+        """Add the declared CHECK constraints a table created by an older release lacks."""
+        if not spec.checks:
+            return
+        existing = {
+            r["key"] for r in self.spark.sql(f"SHOW TBLPROPERTIES {self.ident(spec)}").collect()
+        }
+        for name, expr in spec.checks.items():
+            if f"delta.constraints.{name.lower()}" not in existing:
+                self.spark.sql(
+                    f"ALTER TABLE {self.ident(spec)} ADD CONSTRAINT {name} CHECK ({expr})"
+                )
 
     def _add_missing_columns(self, spec: TableSpec) -> None:
         """Add the declared nullable columns a table created by an older release lacks

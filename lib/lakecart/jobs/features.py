@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pyspark.sql import SparkSession
@@ -25,6 +24,7 @@ from lakecart.features.specs import feature_specs
 from lakecart.runlog import RunContext
 from lakecart.schemas import SILVER
 from lakecart.tables import Lakehouse
+from lakecart.threads import map_in_threads
 
 log = logging.getLogger("lakecart")
 
@@ -93,10 +93,7 @@ def build(
 
         # The tables are independent Spark jobs over the same cached input: submitted
         # together they keep every core busy (many of their stages are a single task).
-        workers = max(1, min(config.features.write_parallelism, len(frames)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="features") as pool:
-            for future in [pool.submit(write, name) for name in frames]:
-                future.result()  # re-raises the first failure
+        map_in_threads(write, list(frames), config.features.write_parallelism, "features")
     finally:
         for df in cached:
             df.unpersist()

@@ -27,6 +27,7 @@ from lakecart.ingest import sources as S
 from lakecart.runlog import RunContext
 from lakecart.schemas import BRONZE, DATA_QUALITY, QUARANTINE, SILVER
 from lakecart.tables import Lakehouse
+from lakecart.threads import map_in_threads
 
 log = logging.getLogger("lakecart")
 
@@ -54,21 +55,28 @@ def _in_list(paths: list[str]) -> str:
 
 
 def known_files(lh: Lakehouse, source: str, entities: list[str]) -> dict[str, tuple[int, int]]:
-    """Files already in bronze for ``source``: path -> (size, mtime in ms)."""
-    out: dict[str, tuple[int, int]] = {}
-    for e in sorted(set(entities)):
-        spec = BRONZE[e]
-        if not lh.exists(spec):
-            continue
-        rows = (
-            lh.read(spec)
-            .filter(F.col("_source") == source)
-            .groupBy("_source_file")
-            .agg(F.max("_file_size").alias("s"), F.max(F.unix_millis("_file_mtime")).alias("m"))
-            .collect()  # one row per ingested file, not per record
-        )
-        out.update({r["_source_file"]: (int(r["s"]), int(r["m"])) for r in rows})
-    return out
+    """Files already in bronze for ``source``: path -> (size, mtime in ms).
+
+    One Spark job over the bronze tables of ``entities`` (one row per ingested file).
+    """
+    parts = [
+        lh.read(BRONZE[e])
+        .filter(F.col("_source") == source)
+        .select("_source_file", "_file_size", "_file_mtime")
+        for e in sorted(set(entities))
+        if lh.exists(BRONZE[e])
+    ]
+    if not parts:
+        return {}
+    union = parts[0]
+    for part in parts[1:]:
+        union = union.unionByName(part)
+    rows = (
+        union.groupBy("_source_file")
+        .agg(F.max("_file_size").alias("s"), F.max(F.unix_millis("_file_mtime")).alias("m"))
+        .collect()  # one row per ingested file, not per record
+    )
+    return {r["_source_file"]: (int(r["s"]), int(r["m"])) for r in rows}
 
 
 def _stage_spreadsheets(
@@ -202,11 +210,11 @@ def ingest(
     rules = clean.Rules(
         tuple(config.ingest.timestamp_formats), config.ingest.rating_min, config.ingest.rating_max
     )
-    staged: list[tuple[S.FileSet, DataFrame, DataFrame, EntityResult]] = []
-    cached: list[DataFrame] = []
+    cached: list[DataFrame] = []  # list.append is atomic: threads may add to it
     try:
-        # ---------------- phase 1: read, classify, account; no writes
-        for fs in todo:
+        # ---------------- phase 1: read, classify, account; no writes. Entities are
+        # independent: their (small) Spark jobs run side by side from driver threads.
+        def read_classify(fs: S.FileSet) -> tuple[S.FileSet, DataFrame, DataFrame, EntityResult]:
             with ctx.stage(f"read+classify {fs.entity}") as st:
                 bronze = _lineage(S.read_raw(spark, fs, config.ingest.csv_encoding), source, ctx)
                 bronze = bronze.persist(StorageLevel.MEMORY_AND_DISK)
@@ -241,7 +249,10 @@ def ingest(
                         f"{fs.entity}: {res.quarantine} of {res.bronze} rows rejected ({res.reject_share:.1%} > "
                         f"ingest.max_reject_share {config.ingest.max_reject_share:.1%}); most common reason {top[0]} ({top[1]})"
                     )
-                staged.append((fs, bronze, classified, res))
+                return fs, bronze, classified, res
+
+        workers = config.ingest.parallelism
+        staged = map_in_threads(read_classify, todo, workers, "ingest")
 
         derived: list[tuple[str, DataFrame, EntityResult]] = []
         for d in plan.derivations:
@@ -263,12 +274,13 @@ def ingest(
                 (d.entity, rows, EntityResult(d.entity, [], 0, n, 0, 0, {}, derived=True))
             )
 
-        # ---------------- phase 2: write; bronze last, as it is the ledger of ingested files
-        results = []
-        for fs, _bronze, classified, res in staged:
+        # ---------------- phase 2: write; bronze last, as it is the ledger of ingested files.
+        # Each entity's silver table is its own commit (side by side); the quarantine rows of
+        # every entity are one commit, so the writers never conflict on that shared table.
+        def write_silver(item: tuple[S.FileSet, DataFrame, DataFrame, EntityResult]) -> None:
+            fs, _bronze, classified, res = item
             with ctx.stage(f"write {fs.entity}") as st:
                 spec = SILVER[fs.entity]
-                files_sql = _in_list(res.files)
                 silver = clean.silver_rows(classified, spec)
                 if spec.keys:
                     lh.merge(silver, spec)
@@ -276,21 +288,18 @@ def ingest(
                     lh.replace_where(
                         silver,
                         spec,
-                        f"_source = {sql_string(source)} AND _source_file IN ({files_sql})",
+                        f"_source = {sql_string(source)} AND _source_file IN ({_in_list(res.files)})",
                     )
-                lh.replace_where(
-                    clean.quarantine_rows(classified, fs.entity, ctx.run_id),
-                    QUARANTINE,
-                    f"entity = {sql_string(fs.entity)} AND _source_file IN ({files_sql})",
-                )
-                results.append(res)
                 st.update(silver=res.silver, quarantine=res.quarantine)
-        for entity, rows, res in derived:
+
+        def write_derived(item: tuple[str, DataFrame, EntityResult]) -> None:
+            entity, rows, res = item
             with ctx.stage(f"write {entity} (derived)") as st:
                 lh.merge(rows, SILVER[entity])
-                results.append(res)
                 st.update(rows=res.silver)
-        for fs, bronze, _, res in staged:
+
+        def write_bronze(item: tuple[S.FileSet, DataFrame, DataFrame, EntityResult]) -> None:
+            fs, bronze, _, res = item
             with ctx.stage(f"write bronze.{fs.entity}") as st:
                 lh.replace_where(
                     bronze,
@@ -298,6 +307,28 @@ def ingest(
                     f"_source = {sql_string(source)} AND _source_file IN ({_in_list(res.files)})",
                 )
                 st.update(rows=res.bronze)
+
+        map_in_threads(write_silver, staged, workers, "ingest")
+        map_in_threads(write_derived, derived, workers, "ingest")
+        with ctx.stage("write quarantine") as st:
+            quarantined = [
+                clean.quarantine_rows(classified, fs.entity, ctx.run_id)
+                for fs, _, classified, _ in staged
+            ]
+            union = quarantined[0]
+            for q in quarantined[1:]:
+                union = union.unionByName(q)
+            lh.replace_where(
+                union,
+                QUARANTINE,
+                " OR ".join(
+                    f"(entity = {sql_string(fs.entity)} AND _source_file IN ({_in_list(res.files)}))"
+                    for fs, _, _, res in staged
+                ),
+            )
+            st.update(rows=sum(res.quarantine for *_, res in staged))
+        map_in_threads(write_bronze, staged, workers, "ingest")
+        results = [res for *_, res in staged] + [res for *_, res in derived]
         dq = [row for r in results for row in _dq_rows(r, config.ingest.max_reject_share)]
         _write_dq(lh, ctx, dq)
         ctx.rows_in += sum(r.bronze for r in results)
