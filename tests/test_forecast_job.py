@@ -126,6 +126,13 @@ def test_metrics_sit_beside_the_best_baseline(lakes):
     assert {r[N.K] for r in gbt} == {None, 1, 2, 3, 4}
     assert all(r[N.BASELINE] and r[N.BASELINE_VALUE] is not None for r in gbt)
     assert any(r[N.METRIC].startswith("published_model:") for r in m)
+    # every method and the published mix per backtest cutoff (split backtest:<cutoff>)
+    cut = [r for r in m if r[N.METRIC] == M.WAPE and r[N.SPLIT].startswith("backtest:")]
+    assert {"demand_gbt", "demand_combination", "published", "moving_median", "zero"} <= {
+        r[N.MODEL] for r in cut
+    }
+    assert len({r[N.SPLIT] for r in cut}) == 2  # forecast.backtest_cutoffs=2
+    assert all(r[N.BASELINE_VALUE] is not None for r in cut if r[N.MODEL] == "published")
     # the per-demand-class choice: decision rows, WAPE per class and method, item counts
     assert any(r[N.METRIC] == "published" and "class=" in (r[N.DATASET] or "") for r in m)
     per_class = {r[N.MODEL] for r in m if r[N.METRIC].startswith("wape:class=")}

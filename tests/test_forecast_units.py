@@ -14,7 +14,7 @@ from lakecart import names as N
 from lakecart.config import ConfigError, ForecastConfig
 from lakecart.forecast import inventory as I
 from lakecart.forecast import metrics as M
-from lakecart.forecast.model import GBT, forecast_origin, make_plan, select_method
+from lakecart.forecast.model import COMBINATION, GBT, forecast_origin, make_plan, select_method
 from lakecart.forecast.panel import (
     B_MEAN,
     B_MEDIAN,
@@ -87,6 +87,23 @@ def test_item_rows_baselines_targets_and_level():
     assert at5["zero_share_4"] == pytest.approx(2 / 4)  # weeks 1..4 = 0, 2, 6, 0
 
 
+def test_item_rows_order_and_buyer_features():
+    """Orders and buyers behind the units, by hand: windows 4 and 13 weeks (the zero-share
+    windows), units per order over 13, the orders' 4-week mean over their 13-week mean."""
+    units = [10, 0, 6, 30, 4]
+    pdf = series(units).assign(**{N.ORDER_COUNT: [2, 0, 3, 1, 4], N.BUYERS: [2, 0, 2, 1, 3]})
+    at5 = item_rows(pdf, params(week(5), week(5), horizon=1)).iloc[0]
+    assert at5["orders_4"] == pytest.approx((0 + 3 + 1 + 4) / 4)
+    assert at5["orders_13"] == pytest.approx(10 / 5)  # 5 weeks of history so far
+    assert at5["buyers_4"] == pytest.approx((0 + 2 + 1 + 3) / 4)
+    assert at5["buyers_13"] == pytest.approx(8 / 5)
+    assert at5["units_per_order"] == pytest.approx(50 / 10)
+    assert at5["orders_trend"] == pytest.approx(2.0 / 2.0)
+    # without the columns (an older item_demand) the features are missing, not an error
+    plain = item_rows(series(units), params(week(5), week(5), horizon=1)).iloc[0]
+    assert plain["orders_4"] == -1.0 and plain["units_per_order"] == -1.0
+
+
 def test_item_rows_never_look_at_the_origin_or_later():
     units = [3, 1, 4, 1, 5, 9, 2, 6]
     p = params(week(5), week(5), horizon=1)
@@ -140,6 +157,33 @@ def test_select_method():
     sel = select_method({GBT: 0.65, B_NAIVE: 0.7, B_MEDIAN: 0.6})
     assert sel.method == B_MEDIAN and not sel.model_beat_baselines
     assert select_method({GBT: float("nan"), B_MEAN: 0.6}).method == B_MEAN
+    # the combination is a model too: the better of the two, if it beats every rule
+    both = select_method({GBT: 0.65, COMBINATION: 0.55, B_MEDIAN: 0.6, B_NAIVE: 0.7})
+    assert (both.method, both.best_baseline, both.model_beat_baselines) == (COMBINATION, B_MEDIAN, True)  # fmt: skip
+    assert select_method({GBT: 0.65, COMBINATION: 0.61, B_MEDIAN: 0.6}).method == B_MEDIAN
+
+
+def test_combination_is_the_mean_of_its_members(spark):
+    from pyspark.testing import assertDataFrameEqual
+
+    from lakecart.forecast.model import with_combination
+
+    df = spark.createDataFrame([("a", 3.0, 1.0, 2.0), ("b", 0.0, 4.0, 5.0)], "item_id string, gbt double, m4 double, m8 double")  # fmt: skip
+    want = spark.createDataFrame([("a", 3.0, 1.0, 2.0, 2.0), ("b", 0.0, 4.0, 5.0, 3.0)], "item_id string, gbt double, m4 double, m8 double, combination double")  # fmt: skip
+    assertDataFrameEqual(with_combination(df, ["gbt", "m4", "m8"]), want)
+    assertDataFrameEqual(with_combination(df, []), df)
+
+
+def test_config_names_every_forecast_method():
+    from lakecart.config import FORECAST_METHODS
+    from lakecart.forecast.model import METHODS
+
+    assert sorted(FORECAST_METHODS) == sorted(m for m in METHODS if m != COMBINATION)
+    with pytest.raises(ConfigError, match="combine"):
+        ForecastConfig(combine=["gbt", "prophet"])
+    with pytest.raises(ConfigError, match="combine"):
+        ForecastConfig(combine=["gbt"])
+    assert ForecastConfig(combine=[]).combine == []
 
 
 def test_dates_of_a_run():
@@ -149,10 +193,19 @@ def test_dates_of_a_run():
     cfg = ForecastConfig()
     plan = make_plan(dt.date(2011, 11, 14), cfg, dt.date(2010, 11, 29))
     assert plan.horizon == 4 and plan.level_periods == 13 and plan.min_history == 4
-    # cutoffs H, H+2, H+4, H+6 weeks before the first forecast week
+    # cutoffs spread over the 26 weeks before the forecast week: H, H+7, H+14, H+21 weeks
+    # before it (26 weeks less the horizon, over 3 gaps: 7 weeks apart)
     assert plan.cutoffs == tuple(
+        dt.date(2011, 11, 14) - dt.timedelta(weeks=4 + 7 * k) for k in range(4)
+    )
+    # 24 weeks of history: 14 of them are needed before the earliest cutoff (10 training
+    # weeks + 4 of history), 4 are the horizon: 6 weeks of room, cutoffs 2 apart
+    mid = make_plan(dt.date(2011, 11, 14), cfg, dt.date(2011, 5, 30))
+    assert mid.cutoffs == tuple(
         dt.date(2011, 11, 14) - dt.timedelta(weeks=4 + 2 * k) for k in range(4)
     )
+    fixed = make_plan(dt.date(2011, 11, 14), ForecastConfig(backtest_step=3), dt.date(2010, 11, 29))
+    assert fixed.cutoffs[1] == dt.date(2011, 11, 14) - dt.timedelta(weeks=7)
     short = make_plan(dt.date(2011, 11, 14), cfg, dt.date(2011, 8, 29))  # 11 weeks of history
     assert len(short.cutoffs) < 4
     assert make_plan(dt.date(2011, 11, 14), cfg, dt.date(2011, 10, 31)).cutoffs == ()

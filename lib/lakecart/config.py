@@ -378,6 +378,22 @@ class RecommendConfig:
             )
 
 
+# the forecast's candidate methods (lakecart.forecast.model.METHODS; a test keeps them equal)
+FORECAST_METHODS = (
+    "gbt",
+    "naive",
+    "seasonal_naive",
+    "moving_mean",
+    "moving_median",
+    "moving_median_short",
+    "croston",
+    "sba",
+    "tsb",
+    "adida",
+    "zero",
+)
+
+
 @dataclass
 class ForecastConfig:
     """The ``forecast`` job (issue 5). Owned by the forecast module; see its docs.
@@ -394,9 +410,18 @@ class ForecastConfig:
         origin_step: Periods between training origins; null: 1 for weeks, 7 for days.
         backtest_cutoffs: Rolling-origin backtest cutoffs before as_of (fewer are used when
             the history is short; none: the job skips).
-        backtest_step: Periods between backtest cutoffs; null: 2 for weeks, 7 for days.
-        target: ``ratio`` (units / item level, weighted by the level) or ``units``.
-        loss: GBT loss, ``absolute`` (WAPE's) or ``squared``.
+        backtest_step: Periods between backtest cutoffs; null: the cutoffs are spread over
+            ``backtest_span_days`` (closer together when the history is shorter), so the
+            choice is not decided by the most recent weeks alone.
+        backtest_span_days: Days before as_of the default cutoffs are spread over.
+        target: ``log`` (log(1 + units)), ``ratio`` (units / item level, weighted by the
+            level) or ``units``.
+        loss: GBT loss, ``squared`` or ``absolute`` (WAPE's; on the ``log`` target it would
+            learn the median of the units, but MLlib's absolute-loss trees move by the sign of
+            the residual only and learn it slower: squared on log scored better in the
+            backtests).
+        combine: Methods whose mean forecast is the ``combination`` candidate (the GBT with
+            the median rules by default); empty: no combination.
         target_cap: Targets are capped at this many times the item's level.
         max_iter: GBT iterations.
         max_depth: GBT tree depth.
@@ -445,9 +470,13 @@ class ForecastConfig:
     origin_step: int | None = None
     backtest_cutoffs: int = 4
     backtest_step: int | None = None
-    target: str = "ratio"
-    loss: str = "absolute"
+    backtest_span_days: int = 182
+    target: str = "log"
+    loss: str = "squared"
     target_cap: float = 8.0
+    combine: list[str] = field(
+        default_factory=lambda: ["gbt", "moving_median_short", "moving_median"]
+    )
     max_iter: int = 40
     max_depth: int = 5
     step_size: float = 0.1
@@ -505,8 +534,19 @@ class ForecastConfig:
         if sorted(levels) != ["A", "B", "C"] or not all(0.5 <= x < 1 for x in levels.values()):
             raise ConfigError("forecast.service_levels: expected A, B and C in [0.5, 1)")
         self.service_levels = levels
-        if self.target not in ("ratio", "units"):
-            raise ConfigError(f"forecast.target: expected ratio or units, got {self.target!r}")
+        if self.target not in ("log", "ratio", "units"):
+            raise ConfigError(f"forecast.target: expected log, ratio or units, got {self.target!r}")
+        unknown = [m for m in self.combine if m not in FORECAST_METHODS]
+        if unknown or len(self.combine) == 1:
+            raise ConfigError(
+                f"forecast.combine: expected none or two or more of {', '.join(FORECAST_METHODS)}"
+                + (f"; unknown {unknown}" if unknown else "")
+            )
+        self.combine = list(dict.fromkeys(self.combine))
+        if self.backtest_span_days < 1 or (
+            self.backtest_step is not None and self.backtest_step < 1
+        ):
+            raise ConfigError("forecast.backtest_span_days/backtest_step: must be >= 1")
         if self.loss not in ("absolute", "squared"):
             raise ConfigError(f"forecast.loss: expected absolute or squared, got {self.loss!r}")
         a = self.abc_cutoffs

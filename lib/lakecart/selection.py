@@ -73,10 +73,11 @@ class Choice:
             f"{self.metric} {fmt(self.model_value)} vs {fmt(self.baseline_value)}"
             f" ({'higher' if self.higher_is_better else 'lower'} is better)"
         )
+        if self.model and self.note:  # the note says why, whichever side is published
+            kind = "model" if self.model_won else "baseline"
+            return f"{self.target}: published {kind} {self.published}, {self.note}: {cmp}"
         if self.model_won:
             return f"{self.target}: published model {self.model}, it beat baseline {self.baseline}: {cmp}"
-        if self.model and self.note:
-            return f"{self.target}: published baseline {self.published}, {self.note}: {cmp}"
         if self.model:
             return f"{self.target}: published baseline {self.published}, model {self.model} did not beat it: {cmp}"
         return f"{self.target}: published baseline {self.published} (no model candidate)" + (

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import math
 from collections.abc import Mapping
@@ -47,6 +48,8 @@ from lakecart.session import local_python_workers
 log = logging.getLogger("lakecart")
 
 GBT = "gbt"  # the model's method name
+COMBINATION = "combination"  # the mean of forecast.combine's methods
+MODELS = (GBT, COMBINATION)  # the candidates that are not rules
 PRED = "pred"
 METHOD = "method"
 CUTOFF = "cutoff"
@@ -55,7 +58,7 @@ LABEL = "_label"
 WEIGHT = "_weight"
 FEATURES = "_features"
 RULES = (*BASELINES, *IR.RULES)  # every non-model candidate (the baselines of the choice)
-METHODS = (GBT, *RULES)
+METHODS = (GBT, COMBINATION, *RULES)
 DEMAND_CLASS = IR.DEMAND_CLASS
 UNCLASSIFIED = "unclassified"  # an item without a class (never expected: no history)
 DEMAND_COLS = (
@@ -67,6 +70,8 @@ DEMAND_COLS = (
     N.DAYS_OBSERVED,
     N.PROMO_ACTIVE,
     N.HOLIDAY_DAYS,
+    N.ORDER_COUNT,
+    N.BUYERS,
 )
 
 
@@ -130,12 +135,19 @@ def make_plan(as_of: dt.date, cfg: ForecastConfig, first_period: dt.date | None)
     level_periods = max(1, math.ceil(cfg.active_days / p))
     min_history = max(1, math.ceil(cfg.min_history_days / p))
     o_step = cfg.origin_step or (1 if cfg.grain == N.WEEK else 7)
-    b_step = cfg.backtest_step or (2 if cfg.grain == N.WEEK else 7)
+    # a cutoff needs several training origins whose targets lie before it
+    min_train = max(4, min_history + 2) * o_step + horizon
+    b_step = cfg.backtest_step or spread_step(
+        cfg.backtest_cutoffs,
+        math.ceil(cfg.backtest_span_days / p) - horizon,
+        None
+        if first_period is None
+        else ((origin - first_period).days // p) - horizon - min_train - min_history,
+        2 if cfg.grain == N.WEEK else 7,
+    )
     cutoffs: list[dt.date] = []
     for k in range(cfg.backtest_cutoffs):
         c = origin - dt.timedelta(days=(horizon + k * b_step) * p)
-        # a cutoff needs several training origins whose targets lie before it
-        min_train = max(4, min_history + 2) * o_step + horizon
         if first_period is None or (c - first_period).days < (min_train + min_history) * p:
             break
         cutoffs.append(c)
@@ -150,6 +162,26 @@ def make_plan(as_of: dt.date, cfg: ForecastConfig, first_period: dt.date | None)
         cfg.train_origins,
         tuple(cutoffs),
     )
+
+
+def spread_step(count: int, span: int, room: int | None, least: int) -> int:
+    """Periods between backtest cutoffs: ``count`` cutoffs spread over ``span`` periods,
+    closer together when the history leaves only ``room`` periods for them (None: no
+    history), never closer than ``least``.
+
+    >>> spread_step(4, 22, 32, 2)  # 26 weeks less a 4-week horizon, ample history
+    7
+    >>> spread_step(4, 22, 9, 2)  # 9 weeks of room: 3 apart
+    3
+    >>> spread_step(4, 22, 2, 2)  # less: the old spacing (the earliest cutoffs drop)
+    2
+    """
+    if count <= 1:
+        return max(1, least)
+    step = span // (count - 1)
+    if room is not None:
+        step = min(step, room // (count - 1))
+    return max(step, least, 1)
 
 
 def demand_series(item_demand: DataFrame, grain: str, as_of: dt.date) -> DataFrame:
@@ -261,6 +293,8 @@ def training_rows(rows: DataFrame, plan: Plan, cutoff: dt.date) -> DataFrame:
 def with_label(rows: DataFrame, cfg: ForecastConfig) -> DataFrame:
     """The training label and weight of the configured target transformation."""
     y = F.least(F.col(Y), F.lit(cfg.target_cap) * F.col(LEVEL))
+    if cfg.target == "log":
+        return rows.withColumns({LABEL: F.log1p(y), WEIGHT: F.lit(1.0)})
     if cfg.target == "ratio":
         return rows.withColumns({LABEL: y / F.col(LEVEL), WEIGHT: F.col(LEVEL)})
     return rows.withColumns({LABEL: y, WEIGHT: F.lit(1.0)})
@@ -293,7 +327,9 @@ def predict(
     little history, flagged in ``fallback``)."""
     assembler = VectorAssembler(inputCols=feature_names(plan.grain), outputCol=FEATURES)
     scored = model.setPredictionCol("_raw").transform(assembler.transform(rows)).drop(FEATURES)
-    raw = F.col("_raw") * F.col(LEVEL) if cfg.target == "ratio" else F.col("_raw")
+    raw = {"ratio": F.col("_raw") * F.col(LEVEL), "log": F.expm1(F.col("_raw"))}.get(
+        cfg.target, F.col("_raw")
+    )
     short = F.col(HISTORY) < plan.min_history
     return scored.withColumns(
         {GBT: F.when(short, F.col(B_MEAN)).otherwise(F.greatest(raw, F.lit(0.0))), FALLBACK: short}
@@ -320,6 +356,30 @@ def fill_baselines(rows: DataFrame, min_history: int) -> DataFrame:
     return rows.withColumns(filled)
 
 
+def methods(cfg: ForecastConfig) -> list[str]:
+    """The candidates of a run: the GBT, the combination (when configured) and the rules."""
+    return [GBT, *([COMBINATION] if cfg.combine else []), *RULES]
+
+
+def needs_model(published: set[str], cfg: ForecastConfig) -> bool:
+    """Whether the published methods need the GBT (itself, or inside the combination)."""
+    return GBT in published or (COMBINATION in published and GBT in cfg.combine)
+
+
+def with_combination(rows: DataFrame, members: list[str]) -> DataFrame:
+    """``rows`` with the ``combination`` forecast: the mean of the ``members`` columns (the
+    GBT's and the rules' forecasts after :func:`fill_baselines`); unchanged without members.
+
+    A combination of forecasts with different errors (a model that reads the features, and
+    medians that ignore spikes) is usually better than each (Bates and Granger, 1969); the
+    backtest decides whether it is published.
+    """
+    if not members:
+        return rows
+    total = functools.reduce(lambda a, b: a + b, [F.col(m) for m in members])
+    return rows.withColumn(COMBINATION, total / F.lit(float(len(members))))
+
+
 def long_format(rows: DataFrame, methods: list[str], keep: list[str]) -> DataFrame:
     """One row per method: ``method``, ``pred`` and the ``keep`` columns."""
     stack = F.explode(
@@ -337,7 +397,8 @@ def backtest(rows: DataFrame, plan: Plan, cfg: ForecastConfig) -> DataFrame | No
     """Out-of-sample forecasts of the model and every baseline at each cutoff.
 
     For each cutoff a GBT is trained on rows whose targets lie before it and scores the
-    items active at it; baselines and the intermittent rules use the same rows (``rows``
+    items active at it; the combination, the baselines and the intermittent rules use the
+    same rows (``rows``
     must carry :func:`with_rules`' columns). Returns long rows (``cutoff``, ``item_id``,
     ``horizon``, ``y``, ``level``, ``method``, ``pred``, ``fallback``, ``demand_class``),
     or None when there is no cutoff.
@@ -347,13 +408,13 @@ def backtest(rows: DataFrame, plan: Plan, cfg: ForecastConfig) -> DataFrame | No
         train = training_rows(rows, plan, c)
         model = fit_gbt(train, cfg, plan.grain)
         test = rows.filter((F.col(ORIGIN) == F.lit(c)) & F.col(Y).isNotNull() & ~F.isnan(Y))
-        scored = fill_baselines(predict(model, test, cfg, plan), plan.min_history).withColumn(
-            CUTOFF, F.lit(c)
-        )
+        scored = with_combination(
+            fill_baselines(predict(model, test, cfg, plan), plan.min_history), cfg.combine
+        ).withColumn(CUTOFF, F.lit(c))
         parts.append(
             long_format(
                 scored,
-                list(METHODS),
+                methods(cfg),
                 [CUTOFF, N.ITEM_ID, N.HORIZON, TARGET_START, Y, LEVEL, FALLBACK, DEMAND_CLASS],
             )
         )
@@ -413,7 +474,7 @@ class Selection:
     """Which method is published and why.
 
     Attributes:
-        method: ``gbt`` or a baseline name.
+        method: ``gbt``, ``combination`` or a baseline name.
         scores: Backtest WAPE over all horizons per method.
         best_baseline: The baseline with the lowest backtest WAPE.
     """
@@ -424,20 +485,19 @@ class Selection:
 
     @property
     def model_beat_baselines(self) -> bool:
-        """Whether the GBT is published."""
-        return self.method == GBT
+        """Whether a model (the GBT or the combination) is published."""
+        return self.method in MODELS
 
 
 def select_method(overall: dict[str, float]) -> Selection:
-    """The GBT if its backtest WAPE beat the best baseline's, else that baseline."""
-    baselines = {
-        m: v for m, v in overall.items() if m != GBT and v is not None and not math.isnan(v)
-    }
+    """The better of the GBT and the combination if its backtest WAPE beat the best
+    baseline's, else that baseline."""
+    known = {m: v for m, v in overall.items() if v is not None and not math.isnan(v)}
+    baselines = {m: v for m, v in known.items() if m not in MODELS}
     best = min(baselines, key=lambda m: (baselines[m], m))
-    model = overall.get(GBT)
-    chosen = (
-        GBT if model is not None and not math.isnan(model) and model < baselines[best] else best
-    )
+    models = {m: v for m, v in known.items() if m in MODELS}
+    top = min(models, key=lambda m: (models[m], m)) if models else None
+    chosen = top if top is not None and models[top] < baselines[best] else best
     return Selection(chosen, dict(overall), best)
 
 
@@ -472,8 +532,8 @@ def _known(x: float | None) -> bool:
 
 
 def _split(scores: Mapping[str, float | None]) -> tuple[dict, dict]:
-    models = {m: v for m, v in scores.items() if m == GBT}
-    return models, {m: v for m, v in scores.items() if m != GBT}
+    models = {m: v for m, v in scores.items() if m in MODELS}
+    return models, {m: v for m, v in scores.items() if m not in MODELS}
 
 
 def choose_by_class(
@@ -484,8 +544,8 @@ def choose_by_class(
     per_class: bool = True,
     min_gain: float = 0.0,
 ) -> ClassChoice:
-    """The published method per demand class: within each class the GBT if its backtest
-    WAPE beats every rule's (baselines, intermittent rules and the zero forecast), else the
+    """The published method per demand class: within each class the better model (the GBT
+    or the combination) if its backtest WAPE beats every rule's (baselines, intermittent rules and the zero forecast), else the
     best rule (:func:`lakecart.selection.choose`).
 
     Args:
@@ -579,12 +639,14 @@ def forecast_rows(
     method chosen for the item's demand class, P10, P90 from that method's calibration,
     ``fallback``, ``method``, ``demand_class`` and the target period (``period_start``)."""
     at = fill_baselines(rows.filter(F.col(ORIGIN) == F.lit(plan.forecast_origin)), plan.min_history)
-    if GBT in choice.methods:
+    if needs_model(choice.methods, cfg):
         if model is None:
             raise ValueError("the GBT was selected but no model was fitted")
         at = predict(model, at, cfg, plan)
     else:
         at = at.withColumns({GBT: F.col(B_MEAN), FALLBACK: F.col(HISTORY) < plan.min_history})
+    if COMBINATION in choice.methods:
+        at = with_combination(at, cfg.combine)
     at = at.withColumn(METHOD, chosen_method(choice))
     # the moving-mean fallback of short histories applies to the model and the window
     # baselines only; the intermittent rules forecast short histories themselves
@@ -642,6 +704,16 @@ def score_table(bt: DataFrame) -> DataFrame:
     return per_h.unionByName(overall)
 
 
+def cutoff_table(bt: DataFrame, published: Column) -> DataFrame:
+    """Backtest WAPE (and the other scores) per cutoff, for every method and for the
+    published mix (``method`` = ``published``; ``published`` is the boolean column that
+    picks its rows), over all horizons."""
+    per = M.scores(bt, [METHOD, CUTOFF], Y, PRED, N.YHAT_P10, N.YHAT_P90)
+    pub = M.scores(bt.filter(published), [CUTOFF], Y, PRED, N.YHAT_P10, N.YHAT_P90)
+    return per.unionByName(pub.withColumn(METHOD, F.lit(PUBLISHED)))
+
+
+PUBLISHED = "published"
 ITEMS = "items"
 UNITS_SUM = "units"
 

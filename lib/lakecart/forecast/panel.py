@@ -51,7 +51,8 @@ class GrainSpec:
         windows: Windows of the rolling mean features.
         median_windows: Windows of the rolling median features.
         std_window: Window of the rolling standard deviation.
-        zero_windows: Windows of the share-of-zero-periods features.
+        zero_windows: Windows of the share-of-zero-periods features, and of the order and
+            buyer counts (mean per period, and units per order over the longest).
         season: Periods in a year (seasonal naive and the year-ago feature).
         mean_window: Window of the moving-mean baseline.
         median_window: Window of the moving-median baseline.
@@ -122,6 +123,9 @@ def feature_names(grain: str) -> list[str]:
     names += [f"median_{w}" for w in g.median_windows]
     names += [f"std_{g.std_window}", "max_13"]
     names += [f"zero_share_{w}" for w in g.zero_windows]
+    names += [f"orders_{w}" for w in g.zero_windows]
+    names += [f"buyers_{w}" for w in g.zero_windows]
+    names += ["units_per_order", "orders_trend"]
     names += ["since_last_sale", "age", "log_level", "year_ago", "year_ago_level"]
     names += ["price_rel", "price_change", "log_price", "promo_last"]
     names += ["shop_momentum", "shop_last", "shop_year_ago"]
@@ -193,7 +197,8 @@ def item_rows(pdf: pd.DataFrame, params: PanelParams) -> pd.DataFrame:
     Args:
         pdf: Periods of one or more items: ``item_id``, ``period_start``, ``units``,
             ``avg_price``, ``days_observed``, ``promo_active``, ``holiday_days`` and
-            ``shop_units`` (all items' units in the period); each item's periods are
+            ``shop_units`` (all items' units in the period), optionally ``orders`` and
+            ``buyers`` (their features are missing without); each item's periods are
             contiguous (zero-filled) up to the same last period; any row order.
         params: Grain, horizon, level window and the range of origins.
 
@@ -242,6 +247,11 @@ def item_rows(pdf: pd.DataFrame, params: PanelParams) -> pd.DataFrame:
     )
     first = np.argmax(~np.isnan(u), axis=1)  # each item's first period
 
+    def counts(name: str) -> np.ndarray:
+        if name not in pdf.columns:
+            return np.full((n, t), np.nan)
+        return matrix(pd.to_numeric(pdf[name], errors="coerce").to_numpy(dtype="float64")) * scale
+
     # column j of a "stat" matrix describes the periods up to j: the origin j + 1 uses it
     lv = params.level_periods
     level = _window(u, lv, np.nanmean)
@@ -257,6 +267,18 @@ def item_rows(pdf: pd.DataFrame, params: PanelParams) -> pd.DataFrame:
     zero = np.where(np.isnan(u), np.nan, (u <= 0).astype("float64"))
     for w in g.zero_windows:
         stats[f"zero_share_{w}"] = np.nan_to_num(_window(zero, w, np.nanmean), nan=MISSING)
+    # how many orders and buyers the units came from: a week of one wholesale order
+    # differs from a week of thirty small ones with the same units
+    orders, buyers = counts(N.ORDER_COUNT), counts(N.BUYERS)
+    for w in g.zero_windows:
+        stats[f"orders_{w}"] = np.nan_to_num(_window(orders, w, np.nanmean), nan=MISSING)
+        stats[f"buyers_{w}"] = np.nan_to_num(_window(buyers, w, np.nanmean), nan=MISSING)
+    longest, shortest = max(g.zero_windows), min(g.zero_windows)
+    orders_long = _window(orders, longest, np.nansum)
+    stats["units_per_order"] = _scaled(_window(u, longest, np.nansum), orders_long)
+    stats["orders_trend"] = _scaled(
+        _window(orders, shortest, np.nanmean), _window(orders, longest, np.nanmean)
+    )
     idx = np.broadcast_to(np.arange(t), (n, t))
     last_sale = np.maximum.accumulate(np.where(u > 0, idx, -1), axis=1)
     age = idx - first[:, None] + 1  # periods of history up to and including the column

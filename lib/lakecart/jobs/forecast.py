@@ -4,8 +4,9 @@ it drives published to ``gold.inventory_plan``.
 
 Input is ``features.item_demand`` at ``forecast.grain`` for as_of (the snapshot when the
 ``features`` job wrote one, else computed in memory from silver). The candidates are the GBT,
-the baselines and the intermittent-demand rules (Croston, SBA, TSB, ADIDA, zero); within each
-Syntetos-Boylan demand class the GBT is published only when its backtest WAPE beat every
+the combination (the mean of the GBT and the median rules, ``forecast.combine``), the
+baselines and the intermittent-demand rules (Croston, SBA, TSB, ADIDA, zero); within each
+Syntetos-Boylan demand class a model is published only when its backtest WAPE beat every
 rule's, otherwise the best rule is (:func:`lakecart.selection.choose`), and the log and
 ``ops.model_metrics`` say so. Both tables are replaced whole on every run.
 """
@@ -48,6 +49,14 @@ log = logging.getLogger("lakecart")
 
 MODEL_NAME = "demand_gbt"
 BY_CLASS = "demand_by_class"  # version prefix when several methods are published
+COMBINATION_NAME = "demand_combination"
+
+
+def _model_name(method: str) -> str:
+    """The ``ops.model_metrics`` model name of a forecast method."""
+    return {FM.GBT: MODEL_NAME, FM.COMBINATION: COMBINATION_NAME}.get(method, method)
+
+
 POLICY = "inventory_policy"
 
 
@@ -164,9 +173,12 @@ def _forecast(
     )
     pub_bt = M.scores(FM.published_rows(bt, choice), [], FM.Y, FM.PRED, N.YHAT_P10, N.YHAT_P90)
     pub_score = pub_bt.first()  # one row
+    # every method and the published mix per cutoff: cutoffs x methods, a few dozen rows
+    per_cutoff = FM.cutoff_table(bt, F.col(FM.METHOD) == FM.chosen_method(choice)).collect()
+    _log_cutoffs(per_cutoff, sel)
     methods = choice.methods
     name = (
-        (MODEL_NAME if FM.GBT in methods else next(iter(methods)))
+        (MODEL_NAME if FM.GBT in methods else _model_name(next(iter(methods))))
         if len(methods) == 1
         else BY_CLASS
     )
@@ -176,7 +188,7 @@ def _forecast(
     quantiles = FM.residual_quantiles(bt_raw, cfg.interval_low, cfg.interval_high)
     model = None
     with ctx.stage("forecast: final model") as st:
-        if FM.GBT in methods:
+        if FM.needs_model(methods, cfg):
             model = FM.fit_gbt(FM.training_rows(rows, plan, plan.forecast_origin), cfg, plan.grain)
             path = model_path(lh, MODEL_NAME, version)
             model.write().overwrite().save(path)
@@ -248,6 +260,7 @@ def _forecast(
         st["rows"] = n_plan
     inventory = InventoryBacktest(inv_rows, total, uncalibrated, factors)
     metrics = _metrics(table, sel, version, as_of, plan, inventory, n_fallback)
+    metrics += _cutoff_metrics(per_cutoff, sel, version, as_of, plan)
     metrics += _class_metrics(class_rows, choice, pub_score, fc_items, version, as_of, plan)
     write_metrics(lh, ctx.run_id, metrics)
     ctx.rows_out += n_fc + n_plan
@@ -310,19 +323,57 @@ def _log_table(table: list, sel: FM.Selection) -> None:
         )
     if sel.model_beat_baselines:
         log.info(
-            "[forecast] all classes pooled: the GBT beat every rule, backtest WAPE %.4f < best baseline %s %.4f",
-            sel.scores[FM.GBT],
+            "[forecast] all classes pooled: %s beat every rule, backtest WAPE %.4f < best baseline %s %.4f",
+            sel.method,
+            sel.scores[sel.method],
             sel.best_baseline,
             sel.scores[sel.best_baseline],
         )
     else:
         log.info(
-            "[forecast] all classes pooled: the GBT did NOT beat the rules (WAPE %.4f vs %s %.4f): one rule everywhere would be %s",
+            "[forecast] all classes pooled: no model beat the rules (GBT %.4f, combination %.4f vs %s %.4f): one rule everywhere would be %s",
             sel.scores.get(FM.GBT) or float("nan"),
+            sel.scores.get(FM.COMBINATION) or float("nan"),
             sel.best_baseline,
             sel.scores[sel.best_baseline],
             sel.method,
         )
+
+
+def _log_cutoffs(rows: list, sel: FM.Selection) -> None:
+    """One log line per cutoff: the published mix, the GBT, the combination and the best
+    baseline (the per-cutoff figures of every method are in ``ops.model_metrics``)."""
+    by = {(r[FM.CUTOFF], r[FM.METHOD]): r[M.WAPE] for r in rows}
+    shown = [FM.PUBLISHED, FM.GBT, FM.COMBINATION, sel.best_baseline]
+    for c in sorted({r[FM.CUTOFF] for r in rows}):
+        parts = [f"{m} {by[(c, m)]:.4f}" for m in shown if by.get((c, m)) is not None]
+        log.info("[forecast] backtest cutoff %s WAPE: %s", c, ", ".join(parts))
+
+
+def _cutoff_metrics(
+    rows: list, sel: FM.Selection, version: str, as_of: dt.date, plan: FM.Plan
+) -> list[Metric]:
+    """Per-cutoff backtest WAPE of every method and of the published mix (``split`` =
+    ``backtest:<cutoff>``), each beside the best baseline's at the same cutoff."""
+    by = {(r[FM.CUTOFF], r[FM.METHOD]): r[M.WAPE] for r in rows}
+    best = sel.best_baseline
+    out = []
+    for r in sorted(rows, key=lambda r: (r[FM.CUTOFF], r[FM.METHOD])):
+        method, cutoff = r[FM.METHOD], r[FM.CUTOFF]
+        out.append(
+            Metric(
+                model=_model_name(method),
+                model_version=version,
+                metric=M.WAPE,
+                value=r[M.WAPE],
+                dataset=f"item_demand:{plan.grain}",
+                as_of=as_of,
+                split=f"{N.SPLIT_BACKTEST}:{cutoff.isoformat()}",
+                baseline=None if method == best else best,
+                baseline_value=None if method == best else by.get((cutoff, best)),
+            )
+        )
+    return out
 
 
 def _by_class(classes: list) -> dict[str, dict[str, float | None]]:
@@ -383,7 +434,7 @@ def _class_metrics(
         for method, v in sorted(by[cls].items()):
             out.append(
                 Metric(
-                    model=MODEL_NAME if method == FM.GBT else method,
+                    model=_model_name(method),
                     model_version=version,
                     metric=f"{M.WAPE}:class={cls}",
                     value=v,
@@ -441,7 +492,7 @@ def _metrics(
     ds = f"item_demand:{plan.grain}"
     for (method, h), r in sorted(by.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
         b = by.get((best, h))
-        name = MODEL_NAME if method == FM.GBT else method
+        name = _model_name(method)
         for metric in (M.WAPE, M.MAE, M.BIAS, M.COVERAGE):
             out.append(
                 Metric(
