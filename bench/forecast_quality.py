@@ -186,8 +186,10 @@ def main() -> None:
     rows, runs = [], []
     for as_of in cutoffs:
         cfg = config_for(
-            root, a, "spark.conf.spark.driver.memory=3g", f"run.as_of={as_of.isoformat()}", *a.set
+            root, a, "spark.conf.spark.driver.memory=4g", f"run.as_of={as_of.isoformat()}", *a.set
         )
+        if spark is not None:  # one session per run, as separate job runs would have
+            spark.stop()
         spark = get_spark(cfg)
         lh = Lakehouse(spark, cfg.lakehouse)
         t0 = time.perf_counter()
