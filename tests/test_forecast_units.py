@@ -183,6 +183,8 @@ def test_config_names_every_forecast_method():
         ForecastConfig(combine=["gbt", "prophet"])
     with pytest.raises(ConfigError, match="combine"):
         ForecastConfig(combine=["gbt"])
+    with pytest.raises(ConfigError, match="combine"):
+        ForecastConfig(combine=["gbt", "gbt"])  # one method twice is that method alone
     assert ForecastConfig(combine=[]).combine == []
 
 

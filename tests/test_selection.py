@@ -42,6 +42,14 @@ def test_model_published_only_when_it_beats_the_best_baseline():
     assert choose("t", "auc", {"gbt": 0.61}, {"r": 0.60}, min_gain=0.02).published == "r"
     nos = choose("t", "auc", {"gbt": 0.58}, {"r": 0.50}, skill=False)
     assert nos.published == "r" and "no skill" in nos.reason()
+    # a caller that keeps a model for its own reason (a note) is not said to have "beaten"
+    # the better baseline: the reason gives the note, whichever side is published
+    import dataclasses
+
+    w = choose("f", "wape", {"combination": 0.97}, {"median": 0.95}, higher_is_better=False)
+    kept = dataclasses.replace(w, published="combination", note="within 5 % of the overall choice")
+    assert kept.reason().startswith("f: published model combination, within 5 % of the overall")
+    assert "it beat" not in kept.reason() and "0.9700 vs 0.9500" in kept.reason()
     # without any model the baseline is published; no baseline is an error
     assert choose("t", "auc", {}, {"base_rate": math.nan}).published == "base_rate"
     with pytest.raises(ValueError, match="baseline"):

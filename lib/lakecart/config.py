@@ -536,13 +536,13 @@ class ForecastConfig:
         self.service_levels = levels
         if self.target not in ("log", "ratio", "units"):
             raise ConfigError(f"forecast.target: expected log, ratio or units, got {self.target!r}")
+        self.combine = list(dict.fromkeys(self.combine))
         unknown = [m for m in self.combine if m not in FORECAST_METHODS]
         if unknown or len(self.combine) == 1:
             raise ConfigError(
                 f"forecast.combine: expected none or two or more of {', '.join(FORECAST_METHODS)}"
                 + (f"; unknown {unknown}" if unknown else "")
             )
-        self.combine = list(dict.fromkeys(self.combine))
         if self.backtest_span_days < 1 or (
             self.backtest_step is not None and self.backtest_step < 1
         ):

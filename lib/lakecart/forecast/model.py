@@ -704,6 +704,9 @@ def score_table(bt: DataFrame) -> DataFrame:
     return per_h.unionByName(overall)
 
 
+PUBLISHED = "published"  # the method name of the published mix in cutoff_table
+
+
 def cutoff_table(bt: DataFrame, published: Column) -> DataFrame:
     """Backtest WAPE (and the other scores) per cutoff, for every method and for the
     published mix (``method`` = ``published``; ``published`` is the boolean column that
@@ -713,7 +716,6 @@ def cutoff_table(bt: DataFrame, published: Column) -> DataFrame:
     return per.unionByName(pub.withColumn(METHOD, F.lit(PUBLISHED)))
 
 
-PUBLISHED = "published"
 ITEMS = "items"
 UNITS_SUM = "units"
 

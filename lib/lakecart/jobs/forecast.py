@@ -50,14 +50,12 @@ log = logging.getLogger("lakecart")
 MODEL_NAME = "demand_gbt"
 BY_CLASS = "demand_by_class"  # version prefix when several methods are published
 COMBINATION_NAME = "demand_combination"
+POLICY = "inventory_policy"
 
 
 def _model_name(method: str) -> str:
     """The ``ops.model_metrics`` model name of a forecast method."""
     return {FM.GBT: MODEL_NAME, FM.COMBINATION: COMBINATION_NAME}.get(method, method)
-
-
-POLICY = "inventory_policy"
 
 
 def load_demand(lh: Lakehouse, config: Config, as_of: dt.date) -> tuple[DataFrame | None, str]:
@@ -177,11 +175,7 @@ def _forecast(
     per_cutoff = FM.cutoff_table(bt, F.col(FM.METHOD) == FM.chosen_method(choice)).collect()
     _log_cutoffs(per_cutoff, sel)
     methods = choice.methods
-    name = (
-        (MODEL_NAME if FM.GBT in methods else _model_name(next(iter(methods))))
-        if len(methods) == 1
-        else BY_CLASS
-    )
+    name = _model_name(next(iter(methods))) if len(methods) == 1 else BY_CLASS
     version = new_model_version(name, as_of)
     _log_table(table, sel)
     _log_classes(class_rows, choice, pub_score)
