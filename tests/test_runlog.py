@@ -125,3 +125,18 @@ def test_names_from_config_must_be_plain_identifiers():
     with pytest.raises(ConfigError, match="lakehouse.schema_prefix"):
         load_config("local", overrides=["lakehouse.schema_prefix=shop silver"])
     assert load_config("local", overrides=["lakehouse.catalog=main"]).lakehouse.catalog == "main"
+
+
+def test_one_line_names_the_java_exception_not_the_py4j_header():
+    """py4j's first line names only the JVM object (``o193.execute``); the line a user
+    needs is the Java exception under it."""
+    text = (
+        "An error occurred while calling o193.execute.\n"
+        ": io.delta.exceptions.ProtocolChangedException: [DELTA_PROTOCOL_CHANGED] changed\n"
+        "\tat io.delta.Foo.bar(Foo.scala:1)"
+    )
+    assert runlog.one_line(RuntimeError(text)) == (
+        "io.delta.exceptions.ProtocolChangedException: [DELTA_PROTOCOL_CHANGED] changed"
+    )
+    assert runlog.one_line(ValueError("plain\nsecond")) == "plain"
+    assert runlog.one_line(ValueError("")) == "ValueError"

@@ -186,3 +186,38 @@ def test_a_table_from_an_older_release_gains_the_new_nullable_columns(spark, tmp
     )
     with pytest.raises(ValueError, match="required columns"):
         Lakehouse(spark, LakehouseConfig(root=str(tmp_path))).create(required)
+
+
+def test_two_runs_creating_the_same_tables_at_once_both_go_on(spark, tmp_path):
+    """Two runs (two Lakehouse objects, so two creation locks) create the same new tables
+    at the same moment. Delta lets one first commit through and refuses the other
+    (ProtocolChangedException); the refused run finds the table and uses it, as a real
+    second process must (CI once stopped an ingest on exactly this)."""
+    import threading
+
+    from lakecart.schemas import Col, S
+
+    specs = [
+        TableSpec("silver", f"t{i}", "a table", (Col("k", S, "key", False),), keys=("k",))
+        for i in range(8)
+    ]
+    runs = [Lakehouse(spark, LakehouseConfig(root=str(tmp_path))) for _ in range(2)]
+    barrier, errors = threading.Barrier(2), []
+
+    def create_all(lh: Lakehouse) -> None:
+        for spec in specs:
+            barrier.wait(60)
+            try:
+                lh.create(spec)
+            except BaseException as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+
+    threads = [threading.Thread(target=create_all, args=(lh,)) for lh in runs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert not errors, [str(e)[:1500] for e in errors]
+    for spec in specs:
+        history = runs[0].delta(spec).history().select("version", "operation").collect()
+        assert [(r["version"], r["operation"]) for r in history] == [(0, "CREATE TABLE")]

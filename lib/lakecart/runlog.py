@@ -29,9 +29,11 @@ log = logging.getLogger("lakecart")
 def one_line(exc: BaseException, limit: int = 400) -> str:
     """A one-line, bounded description of an exception (Spark's errors are multi-line)."""
     text = str(exc).strip() or exc.__class__.__name__
-    first = text.splitlines()[0].strip()
-    if first.startswith("[") and "]" in first:  # Spark error class prefix stays: it is searchable
-        pass
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()] or [text]
+    first = lines[0]
+    if first.startswith("An error occurred while calling") and len(lines) > 1:
+        # py4j's header names only the JVM object; the Java exception is on the next line
+        first = lines[1].removeprefix(": ").strip()
     return first[:limit]
 
 

@@ -49,6 +49,9 @@ _CONFLICT_NAMES = (
 )
 
 
+_NON_EMPTY_LOCATION = "DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION"
+
+
 def is_commit_conflict(e: BaseException) -> bool:
     """Whether ``e`` is a Delta commit conflict with another writer (nothing was written)."""
     names = [c.__name__ for c in type(e).__mro__]
@@ -128,8 +131,29 @@ class Lakehouse:
             builder = builder.comment(spec.comment).property("delta.appendOnly", "false")
             for name, expr in spec.checks.items():
                 builder = builder.property(f"delta.constraints.{name.lower()}", expr)
-            builder.execute()
+            self._execute_create(builder, spec)
         self._created.add(spec.full_name)
+
+    def _execute_create(self, builder, spec: TableSpec, attempts: int = 6) -> None:
+        """Commit a table's creation. Another process creating the same table at the same
+        moment makes Delta refuse ours, either as a conflicting first commit
+        (ProtocolChangedException) or because its ``_delta_log`` is there before its first
+        commit (DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION); then the table is theirs,
+        declared the same, and this run uses it."""
+        for attempt in range(attempts):
+            try:
+                builder.execute()
+                return
+            except Exception as e:
+                racing = is_commit_conflict(e) or _NON_EMPTY_LOCATION in str(e)[:2000]
+                if not racing or attempt == attempts - 1:
+                    raise
+                time.sleep(0.2 * 2**attempt)  # let the other run's first commit land
+                if self.exists(spec):
+                    log.info("%s: created by a concurrent run; using it", spec.full_name)
+                    self._add_missing_columns(spec)
+                    self._add_missing_constraints(spec)
+                    return
 
     def _add_missing_constraints(self, spec: TableSpec) -> None:
         """Add the declared CHECK constraints a table created by an older release lacks."""
