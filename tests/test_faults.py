@@ -6,6 +6,11 @@
   ``abandoned``, reads the files again and leaves the tables equal to an uninterrupted run's.
 * Two ``ingest`` runs of the same new files at once on one lakehouse: both succeed with no
   duplicate rows, or one stops with the one line ``another run is writing <table>``.
+* Two ``recommend`` runs for the same as_of at once: the same rule; each gold table then
+  holds one run's rows once, and a lone run afterwards leaves the same tables.
+* A later stage with two gold tables (``forecast``) killed during the backtest's model fits
+  and then between its two publishes: each table is at its previous state or complete; the
+  next run marks the killed ones abandoned and leaves the tables equal to an uninterrupted run's.
 
 The kill point is found by reading the job's own log lines, not by sleeping.
 """
@@ -52,6 +57,22 @@ def _submit(*args: str) -> subprocess.Popen:
     )
 
 
+def _kill_after(proc: subprocess.Popen, line_part: str) -> None:
+    """SIGKILL the job's process group as soon as its output shows ``line_part``."""
+    seen = []
+    try:
+        for line in proc.stdout:
+            seen.append(line)
+            if line_part in line:
+                os.killpg(proc.pid, signal.SIGKILL)
+                break
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == -signal.SIGKILL, "".join(seen[-40:])
+
+
 def _ingest(src: Path, lake: Path) -> subprocess.Popen:
     return _submit(
         "ingest", "--source", "online_retail", "--path", str(src), "--lakehouse", str(lake)
@@ -96,19 +117,8 @@ def test_killed_ingest_leaves_whole_tables_and_the_rerun_completes(
     spark, days, reference, tmp_root
 ):
     lake = tmp_root / "fault_killed"
-    proc = _ingest(days, lake)
-    seen = []
-    try:
-        for line in proc.stdout:  # the kill point: silver.orders committed, bronze not yet
-            seen.append(line)
-            if "[ingest] write orders" in line:
-                os.killpg(proc.pid, signal.SIGKILL)
-                break
-        proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-    assert proc.returncode == -signal.SIGKILL, "".join(seen[-40:])
+    # the kill point: silver.orders committed, bronze not yet
+    _kill_after(_ingest(days, lake), "[ingest] write orders")
 
     lh = Lakehouse(spark, LakehouseConfig(root=str(lake)))
     # each table is empty (its previous state) or equal to the uninterrupted run's
@@ -154,3 +164,110 @@ def test_two_ingests_of_the_same_files_at_once(spark, days, reference, tmp_root)
         .count()
         == 0
     )
+
+
+def _recommend(lake: Path, as_of: str, small: list[str]) -> subprocess.Popen:
+    return _submit("recommend", "--lakehouse", str(lake), "--as-of", as_of, *small)
+
+
+def test_two_recommend_runs_for_the_same_as_of_at_once(spark, tmp_root):
+    """Two ``recommend`` runs for one as_of on one lakehouse at the same time (two drivers):
+    both succeed with each gold table holding one run's rows once, or one stops with the
+    one line "another run is writing <table>". Then a third, lone run leaves the same
+    tables (apart from the model version and time that name the run)."""
+    from lakecart.recommend.specs import POPULAR_ITEMS, RECOMMENDATIONS, SIMILAR_ITEMS
+    from tests.test_recommend_job import AS_OF, LINEAGE, SMALL, _shop
+
+    lake = tmp_root / "fault_recommend_twice"
+    lh = Lakehouse(spark, LakehouseConfig(root=str(lake)))
+    orders, products, customers = _shop()
+    for entity, rows in ((N.ORDERS, orders), (N.PRODUCTS, products), (N.CUSTOMERS, customers)):
+        lh.append(spark.createDataFrame([(*r, *LINEAGE) for r in rows], SILVER[entity].schema),
+                  SILVER[entity])  # fmt: skip
+    runs = [_recommend(lake, AS_OF.isoformat(), SMALL) for _ in range(2)]
+    deadline = time.monotonic() + 900
+    outs = [p.communicate(timeout=max(1.0, deadline - time.monotonic()))[0] for p in runs]
+    codes = [p.returncode for p in runs]
+    print("recommend exit codes", codes)  # for the record (-rA): which outcome happened
+    for code, out in zip(codes, outs, strict=True):
+        if code != 0:
+            errors = [ln for ln in out.splitlines() if ln.startswith("lakecart recommend: error:")]
+            assert len(errors) == 1 and "another run is writing" in errors[0], out[-4000:]
+    assert 0 in codes, outs
+
+    specs = [RECOMMENDATIONS, SIMILAR_ITEMS, POPULAR_ITEMS]
+    run_cols = [N.MODEL_VERSION, N.GENERATED_AT]
+    together = []
+    for spec in specs:
+        df = lh.read(spec)
+        assert df.count() > 0, spec.full_name
+        assert df.groupBy(*spec.keys).count().filter(F.col("count") > 1).count() == 0
+        assert df.select(N.MODEL_VERSION).distinct().count() == 1, spec.full_name  # one run's
+        together.append(
+            spark.createDataFrame(df.drop(*run_cols).collect(), df.drop(*run_cols).schema)
+        )  # ~100 rows
+    code, err = run_cli(
+        "recommend", ["--lakehouse", str(lake), "--as-of", AS_OF.isoformat(), *SMALL]
+    )
+    assert code == 0, err
+    for spec, before in zip(specs, together, strict=True):
+        assertDataFrameEqual(lh.read(spec).drop(*run_cols), before)
+    statuses = sorted(r[N.STATUS] for r in lh.read(RUNS).collect())
+    assert statuses.count(N.SUCCEEDED) == 1 + codes.count(0)
+    assert N.RUNNING not in statuses
+
+
+@pytest.fixture(scope="module")
+def forecast_reference(spark, tmp_root):
+    """The small forecast shop of test_forecast_job, forecast by one uninterrupted run."""
+    from tests.test_forecast_job import AS_OF, END, FAST, make_lake
+
+    lh = make_lake(spark, str(tmp_root / "fault_forecast_reference"), END)
+    code, err = run_cli("forecast", ["--lakehouse", lh.config.root, "--as-of", AS_OF.isoformat(), *FAST])  # fmt: skip
+    assert code == 0, err
+    return lh
+
+
+def _published(lh: Lakehouse, spec) -> DataFrame:
+    """A gold table without what names the run (its model version id and publish time),
+    keeping the method the version tag carries (``<version>:<class>:<method>``)."""
+    df = lh.read(spec)
+    tag = F.col(N.MODEL_VERSION)
+    method = F.when(tag.contains(":"), F.regexp_replace(tag, r"^[^:]*:", "")).otherwise("")
+    return df.withColumn(N.MODEL_VERSION, method).drop(N.GENERATED_AT)
+
+
+def test_killed_forecast_leaves_whole_tables_and_the_rerun_equals_a_lone_run(
+    spark, tmp_root, forecast_reference
+):
+    """A later stage with two gold tables, killed twice on one lakehouse: first during the
+    backtest's model fits (nothing is published), then between its two publishes
+    (demand_forecast is complete, inventory_plan still at its previous, empty state). The
+    next run marks both killed runs abandoned and leaves both tables equal to an
+    uninterrupted run's."""
+    from lakecart.forecast.specs import DEMAND_FORECAST, INVENTORY_PLAN
+    from tests.test_forecast_job import AS_OF, END, FAST, make_lake
+
+    lh = make_lake(spark, str(tmp_root / "fault_forecast_killed"), END)
+    args = ["--lakehouse", lh.config.root, "--as-of", AS_OF.isoformat(), *FAST]
+
+    def rows(spec) -> int:
+        return lh.read(spec).count() if lh.exists(spec) else 0
+
+    _kill_after(_submit("forecast", *args), "[forecast] forecast: feature rows")
+    assert rows(DEMAND_FORECAST) == rows(INVENTORY_PLAN) == 0
+    _kill_after(_submit("forecast", *args), "[forecast] forecast: publish demand_forecast")
+    assertDataFrameEqual(  # whole, never partial: the uninterrupted run's table
+        _published(lh, DEMAND_FORECAST), _published(forecast_reference, DEMAND_FORECAST)
+    )
+    assert rows(INVENTORY_PLAN) == 0
+    killed = {r[N.RUN_ID]: r[N.STATUS] for r in lh.read(RUNS).collect()}
+    assert sorted(killed.values()) == [N.ABANDONED, N.RUNNING]  # the second noticed the first
+
+    code, err = run_cli("forecast", args)
+    assert code == 0, err
+    for spec in (DEMAND_FORECAST, INVENTORY_PLAN):
+        assertDataFrameEqual(_published(lh, spec), _published(forecast_reference, spec))
+    runs = {r[N.RUN_ID]: r[N.STATUS] for r in lh.read(RUNS).collect()}
+    assert [runs.pop(k) for k in killed] == [N.ABANDONED, N.ABANDONED]
+    assert list(runs.values()) == [N.SUCCEEDED]

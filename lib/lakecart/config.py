@@ -99,6 +99,8 @@ class GenerateConfig:
     days: int = 730
     landing_format: str = "csv"  # csv | parquet | json
     profile: str = "default"  # default | longtail (one year, one-off buyers, long-tail catalogue)
+    skew_customer_orders: int = 200_000  # profile skew: one-line orders of its one huge customer
+    skew_item_share: float = 0.8  # profile skew: share of orders holding its hub item
 
     def __post_init__(self) -> None:
         from lakecart.names import GEN_PROFILES
@@ -107,6 +109,10 @@ class GenerateConfig:
             raise ConfigError(
                 f"generate.profile: expected one of {', '.join(GEN_PROFILES)}, got {self.profile!r}"
             )
+        if self.skew_customer_orders < 0:
+            raise ConfigError("generate.skew_customer_orders: must be >= 0")
+        if not 0.0 <= self.skew_item_share <= 1.0:
+            raise ConfigError("generate.skew_item_share: must be within [0, 1]")
 
 
 @dataclass

@@ -1802,6 +1802,8 @@ def generate_landing(
     customers: int | None = None,
     items: int | None = None,
     profile: str = N.GEN_PROFILE_DEFAULT,
+    skew_customer_orders: int = 200_000,
+    skew_item_share: float = 0.8,
 ) -> dict[str, int]:
     """Write a synthetic shop to out_dir in the landing format; return rows written per entity.
 
@@ -1824,9 +1826,12 @@ def generate_landing(
         fmt: ``csv``, ``parquet`` or ``json``.
         customers: Override the number of customers (small shops for tests).
         items: Override the number of items.
-        profile: ``default`` (this module's shop) or ``longtail`` (the one-year long-tail
+        profile: ``default`` (this module's shop), ``longtail`` (the one-year long-tail
             marketplace of :mod:`lakecart.generate_longtail`, which ignores ``days``,
-            ``customers`` and ``items``).
+            ``customers`` and ``items``) or ``skew`` (this shop plus the huge customer and
+            the hub item of :mod:`lakecart.generate_skew`).
+        skew_customer_orders: Profile ``skew``: the huge customer's one-line orders.
+        skew_item_share: Profile ``skew``: share of orders that hold the hub item.
 
     Returns:
         Rows written per entity name, plus ``images``: photo files written (default profile).
@@ -1841,7 +1846,7 @@ def generate_landing(
         from lakecart import generate_longtail
 
         return generate_longtail.generate_landing(spark, out_dir, scale, seed, start_date, fmt)
-    if profile != N.GEN_PROFILE_DEFAULT:
+    if profile not in (N.GEN_PROFILE_DEFAULT, N.GEN_PROFILE_SKEW):
         raise ValueError(f"profile must be one of {', '.join(N.GEN_PROFILES)}, got {profile!r}")
     from lakecart import generate_images as GI
 
@@ -1851,7 +1856,19 @@ def generate_landing(
     GI.image_folder(out_dir)  # fail before writing anything when photos cannot be written there
     counts: dict[str, int] = {}
     root = out_dir.rstrip("/")
-    for entity, df in landing_frames(spark, world).items():
+    frames = landing_frames(spark, world)
+    if profile == N.GEN_PROFILE_SKEW:
+        from lakecart.generate_skew import skewed
+
+        frames = skewed(
+            frames,
+            whale_orders_n=skew_customer_orders,
+            hub_share=skew_item_share,
+            start_date=start_date,
+            days=days,
+            seed=seed,
+        )
+    for entity, df in frames.items():
         write_entity(df, f"{root}/{entity}", fmt, files_for(entity, world.scale), entity)
         counts[entity] = count_landed(spark, f"{root}/{entity}", fmt)
     counts[GI.IMAGE_DIR] = GI.write_images(spark, world, out_dir)

@@ -534,7 +534,8 @@ CONVERSION_RATE = "conversion_rate"
 # ---------------------------------------------------------------- generate profiles (issue 22): add names here
 GEN_PROFILE_DEFAULT = "default"  # the demo shop: two years, repeat customers, all entities
 GEN_PROFILE_LONGTAIL = "longtail"  # one year, one-off buyers, a long-tail catalogue
-GEN_PROFILES = (GEN_PROFILE_DEFAULT, GEN_PROFILE_LONGTAIL)
+GEN_PROFILE_SKEW = "skew"  # the demo shop plus one huge customer and one item in most baskets
+GEN_PROFILES = (GEN_PROFILE_DEFAULT, GEN_PROFILE_LONGTAIL, GEN_PROFILE_SKEW)
 
 # ---------------------------------------------------------------- images (issue 21)
 IMAGE_FEATURES = "image_features"  # features layer: one vector per photographed item

@@ -49,7 +49,12 @@ _CONFLICT_NAMES = (
 )
 
 
-_NON_EMPTY_LOCATION = "DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION"
+# how Delta refuses a table creation that races another process's (see Lakehouse._create)
+_CREATION_RACE = ("DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION", "DELTA_TABLE_NOT_FOUND")
+
+
+def _creation_race(e: BaseException) -> bool:
+    return is_commit_conflict(e) or any(n in str(e)[:2000] for n in _CREATION_RACE)
 
 
 def is_commit_conflict(e: BaseException) -> bool:
@@ -109,51 +114,50 @@ class Lakehouse:
         with self._create_lock:
             self._create(spec)
 
-    def _create(self, spec: TableSpec) -> None:
+    def _create(self, spec: TableSpec, attempts: int = 6) -> None:
+        """Create ``spec``'s table, or bring an existing one up to date.
+
+        Another process creating the same table at the same moment shows up as one of
+        Delta's refusals: a conflicting first commit (ProtocolChangedException), a
+        ``_delta_log`` folder that is there before its first commit
+        (DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION), or a table that looks created but has
+        no commit to read yet (DELTA_TABLE_NOT_FOUND). Then the table is theirs, declared
+        the same: this run waits for their commit and uses it.
+        """
         if spec.full_name in self._created:
             return
+        for attempt in range(attempts):
+            try:
+                self._create_once(spec)
+                break
+            except Exception as e:
+                if not _creation_race(e) or attempt == attempts - 1:
+                    raise
+                log.info("%s: being created by a concurrent run; waiting", spec.full_name)
+                time.sleep(0.2 * 2**attempt)
+        self._created.add(spec.full_name)
+
+    def _create_once(self, spec: TableSpec) -> None:
         if self.exists(spec):
             # made by an earlier run, perhaps of an older release: bring it up to date
             self._add_missing_columns(spec)
             self._add_missing_constraints(spec)
+            return
+        # one commit holds the columns, comments and CHECK constraints (a constraint in
+        # the table's first metadata needs no ALTER TABLE and no validation scan)
+        if self.metastore:
+            self.spark.sql(f"CREATE SCHEMA IF NOT EXISTS {self.schema_name(spec.layer)}")
+            builder = DeltaTable.createIfNotExists(self.spark).tableName(self.ident(spec))
         else:
-            # one commit holds the columns, comments and CHECK constraints (a constraint in
-            # the table's first metadata needs no ALTER TABLE and no validation scan)
-            if self.metastore:
-                self.spark.sql(f"CREATE SCHEMA IF NOT EXISTS {self.schema_name(spec.layer)}")
-                builder = DeltaTable.createIfNotExists(self.spark).tableName(self.ident(spec))
-            else:
-                builder = DeltaTable.createIfNotExists(self.spark).location(self.path(spec))
-            for c in spec.columns:
-                builder = builder.addColumn(c.name, c.dtype, nullable=c.nullable, comment=c.comment)
-            if spec.partition_by:
-                builder = builder.partitionedBy(*spec.partition_by)
-            builder = builder.comment(spec.comment).property("delta.appendOnly", "false")
-            for name, expr in spec.checks.items():
-                builder = builder.property(f"delta.constraints.{name.lower()}", expr)
-            self._execute_create(builder, spec)
-        self._created.add(spec.full_name)
-
-    def _execute_create(self, builder, spec: TableSpec, attempts: int = 6) -> None:
-        """Commit a table's creation. Another process creating the same table at the same
-        moment makes Delta refuse ours, either as a conflicting first commit
-        (ProtocolChangedException) or because its ``_delta_log`` is there before its first
-        commit (DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION); then the table is theirs,
-        declared the same, and this run uses it."""
-        for attempt in range(attempts):
-            try:
-                builder.execute()
-                return
-            except Exception as e:
-                racing = is_commit_conflict(e) or _NON_EMPTY_LOCATION in str(e)[:2000]
-                if not racing or attempt == attempts - 1:
-                    raise
-                time.sleep(0.2 * 2**attempt)  # let the other run's first commit land
-                if self.exists(spec):
-                    log.info("%s: created by a concurrent run; using it", spec.full_name)
-                    self._add_missing_columns(spec)
-                    self._add_missing_constraints(spec)
-                    return
+            builder = DeltaTable.createIfNotExists(self.spark).location(self.path(spec))
+        for c in spec.columns:
+            builder = builder.addColumn(c.name, c.dtype, nullable=c.nullable, comment=c.comment)
+        if spec.partition_by:
+            builder = builder.partitionedBy(*spec.partition_by)
+        builder = builder.comment(spec.comment).property("delta.appendOnly", "false")
+        for name, expr in spec.checks.items():
+            builder = builder.property(f"delta.constraints.{name.lower()}", expr)
+        builder.execute()
 
     def _add_missing_constraints(self, spec: TableSpec) -> None:
         """Add the declared CHECK constraints a table created by an older release lacks."""

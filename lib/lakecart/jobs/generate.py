@@ -75,8 +75,15 @@ def generate(
         "days": g.days,
         "format": g.landing_format,
     }
-    if g.profile != N.GEN_PROFILE_DEFAULT:  # long-tail markers written before stay valid
+    if g.profile == N.GEN_PROFILE_LONGTAIL:  # long-tail markers written before stay valid
         params.update(profile=g.profile, days=None)
+    elif g.profile == N.GEN_PROFILE_SKEW:
+        params.update(
+            profile=g.profile,
+            images=IMAGES_VERSION,
+            skew_customer_orders=g.skew_customer_orders,
+            skew_item_share=g.skew_item_share,
+        )
     else:  # the default shop has product photos: a folder landed without them is written again
         params.update(images=IMAGES_VERSION)
     out = landing_dir(config, scale, seed)
@@ -96,6 +103,8 @@ def generate(
                 days=g.days,
                 fmt=g.landing_format,
                 profile=g.profile,
+                skew_customer_orders=g.skew_customer_orders,
+                skew_item_share=g.skew_item_share,
             )
             _write_marker(spark, out, {"params": params, "rows": rows})
             st.update(**{k: v for k, v in rows.items()})
