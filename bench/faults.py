@@ -47,7 +47,14 @@ STAGES = [
     "images",
     "report",
 ]
-RUN_COLUMNS = {"model_version", "generated_at", "_run_id", "run_id", "_ingested_at"}
+RUN_COLUMNS = {
+    "model_version",
+    "generated_at",
+    "_run_id",
+    "run_id",
+    "_ingested_at",
+    "quarantined_at",
+}
 WATCHED = ("gold", "features")
 
 
