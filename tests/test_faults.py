@@ -203,9 +203,8 @@ def test_two_recommend_runs_for_the_same_as_of_at_once(spark, tmp_root):
         assert df.count() > 0, spec.full_name
         assert df.groupBy(*spec.keys).count().filter(F.col("count") > 1).count() == 0
         assert df.select(N.MODEL_VERSION).distinct().count() == 1, spec.full_name  # one run's
-        together.append(
-            spark.createDataFrame(df.drop(*run_cols).collect(), df.drop(*run_cols).schema)
-        )  # ~100 rows
+        rows = df.drop(*run_cols)  # a snapshot (~100 rows): the next run replaces the table
+        together.append(spark.createDataFrame(rows.collect(), rows.schema))
     code, err = run_cli(
         "recommend", ["--lakehouse", str(lake), "--as-of", AS_OF.isoformat(), *SMALL]
     )

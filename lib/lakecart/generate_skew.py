@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from lakecart import names as N
@@ -19,7 +19,6 @@ from lakecart import names as N
 WHALE_ID = "C999999"
 """The heavy customer's id (the demo's ids run from C000001 upwards, so it never collides)."""
 WHALE_ORDER_PREFIX = "W"
-HUB_ORDER_SUFFIX = "-H"
 TS_FORMAT = "yyyy-MM-dd HH:mm:ss"
 
 
@@ -54,8 +53,10 @@ def whale_orders(
         Landing-shaped ``orders`` rows (status ``completed``, channel ``web``).
     """
     ranked = catalogue.select(
-        N.ITEM_ID, N.PRICE, F.row_number().over(_by_item()).alias("k")
-    ).withColumn("k", F.col("k") - 1)
+        N.ITEM_ID,
+        N.PRICE,
+        (F.row_number().over(Window.orderBy(N.ITEM_ID)) - 1).alias("k"),  # catalogue-sized
+    )
     n_items = F.lit(catalogue.count())  # the catalogue's size, not the data's
     start = dt.datetime.fromisoformat(start_date).replace(tzinfo=dt.UTC).timestamp()
     ids = spark.range(orders)
@@ -83,12 +84,6 @@ def whale_orders(
         F.lit("web").alias(N.CHANNEL),
         F.lit("completed").alias(N.STATUS),
     )
-
-
-def _by_item():
-    from pyspark.sql import Window
-
-    return Window.orderBy(N.ITEM_ID)  # one partition: the catalogue is small
 
 
 def with_hub_item(
