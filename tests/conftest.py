@@ -78,3 +78,46 @@ def lake(spark, make_config):
 
     cfg = make_config()
     return cfg, Lakehouse(spark, cfg.lakehouse)
+
+
+# ---- lakehouses that several modules read (built once per test session) ----
+
+
+@pytest.fixture(scope="session")
+def recommend_shop(spark, tmp_root):
+    """test_recommend_job's hand-built shop after one ``recommend`` run (its SMALL grid):
+    ``(Lakehouse, recommendations as pandas, order rows, the run's log)``. Also the
+    uninterrupted reference of the concurrent-runs test in test_faults."""
+    from lakecart import names as N
+    from lakecart.config import LakehouseConfig
+    from lakecart.recommend.specs import RECOMMENDATIONS
+    from lakecart.schemas import SILVER
+    from lakecart.tables import Lakehouse
+    from tests.helpers import run_cli
+    from tests.test_recommend_job import AS_OF, LINEAGE, SMALL, _shop
+
+    root = str(tmp_root / "recommend_job")
+    lh = Lakehouse(spark, LakehouseConfig(root=root))
+    orders, products, customers = _shop()
+    for entity, rows in ((N.ORDERS, orders), (N.PRODUCTS, products), (N.CUSTOMERS, customers)):
+        df = spark.createDataFrame([(*r, *LINEAGE) for r in rows], SILVER[entity].schema)
+        lh.append(df, SILVER[entity])
+    code, err = run_cli("recommend", ["--lakehouse", root, "--as-of", AS_OF.isoformat(), *SMALL])
+    assert code == 0, err
+    recs = lh.read(RECOMMENDATIONS).toPandas()  # ~100 rows
+    return lh, recs, orders, err
+
+
+@pytest.fixture(scope="session")
+def forecast_lakes(spark, tmp_root):
+    """test_forecast_job's synthetic shop forecast at its AS_OF (FAST settings), once with
+    the orders after AS_OF present (``full``) and once without (``cut``):
+    ``(full, cut, the full run's log)``. ``full`` is also the uninterrupted reference of
+    the killed-forecast test in test_faults."""
+    from tests.test_forecast_job import AS_OF, END, forecast, make_lake
+
+    full = make_lake(spark, str(tmp_root / "fc_full"), END)
+    cut = make_lake(spark, str(tmp_root / "fc_cut"), AS_OF)
+    log_full = forecast(full.config.root)
+    forecast(cut.config.root)
+    return full, cut, log_full

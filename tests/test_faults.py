@@ -7,7 +7,7 @@
 * Two ``ingest`` runs of the same new files at once on one lakehouse: both succeed with no
   duplicate rows, or one stops with the one line ``another run is writing <table>``.
 * Two ``recommend`` runs for the same as_of at once: the same rule; each gold table then
-  holds one run's rows once, and a lone run afterwards leaves the same tables.
+  holds one run's rows once, equal to what a lone run leaves on the same shop.
 * A later stage with two gold tables (``forecast``) killed during the backtest's model fits
   and then between its two publishes: each table is at its previous state or complete; the
   next run marks the killed ones abandoned and leaves the tables equal to an uninterrupted run's.
@@ -170,11 +170,12 @@ def _recommend(lake: Path, as_of: str, small: list[str]) -> subprocess.Popen:
     return _submit("recommend", "--lakehouse", str(lake), "--as-of", as_of, *small)
 
 
-def test_two_recommend_runs_for_the_same_as_of_at_once(spark, tmp_root):
+def test_two_recommend_runs_for_the_same_as_of_at_once(spark, tmp_root, recommend_shop):
     """Two ``recommend`` runs for one as_of on one lakehouse at the same time (two drivers):
     both succeed with each gold table holding one run's rows once, or one stops with the
-    one line "another run is writing <table>". Then a third, lone run leaves the same
-    tables (apart from the model version and time that name the run)."""
+    one line "another run is writing <table>". The tables then equal those a lone run left
+    on the same shop (test_recommend_job's, in conftest), apart from the model version and
+    time that name the run."""
     from lakecart.recommend.specs import POPULAR_ITEMS, RECOMMENDATIONS, SIMILAR_ITEMS
     from tests.test_recommend_job import AS_OF, LINEAGE, SMALL, _shop
 
@@ -195,36 +196,14 @@ def test_two_recommend_runs_for_the_same_as_of_at_once(spark, tmp_root):
             assert len(errors) == 1 and "another run is writing" in errors[0], out[-4000:]
     assert 0 in codes, outs
 
-    specs = [RECOMMENDATIONS, SIMILAR_ITEMS, POPULAR_ITEMS]
-    run_cols = [N.MODEL_VERSION, N.GENERATED_AT]
-    together = []
-    for spec in specs:
+    lone, run_cols = recommend_shop[0], [N.MODEL_VERSION, N.GENERATED_AT]
+    for spec in (RECOMMENDATIONS, SIMILAR_ITEMS, POPULAR_ITEMS):
         df = lh.read(spec)
-        assert df.count() > 0, spec.full_name
         assert df.groupBy(*spec.keys).count().filter(F.col("count") > 1).count() == 0
         assert df.select(N.MODEL_VERSION).distinct().count() == 1, spec.full_name  # one run's
-        rows = df.drop(*run_cols)  # a snapshot (~100 rows): the next run replaces the table
-        together.append(spark.createDataFrame(rows.collect(), rows.schema))
-    code, err = run_cli(
-        "recommend", ["--lakehouse", str(lake), "--as-of", AS_OF.isoformat(), *SMALL]
-    )
-    assert code == 0, err
-    for spec, before in zip(specs, together, strict=True):
-        assertDataFrameEqual(lh.read(spec).drop(*run_cols), before)
+        assertDataFrameEqual(df.drop(*run_cols), lone.read(spec).drop(*run_cols))
     statuses = sorted(r[N.STATUS] for r in lh.read(RUNS).collect())
-    assert statuses.count(N.SUCCEEDED) == 1 + codes.count(0)
-    assert N.RUNNING not in statuses
-
-
-@pytest.fixture(scope="module")
-def forecast_reference(spark, tmp_root):
-    """The small forecast shop of test_forecast_job, forecast by one uninterrupted run."""
-    from tests.test_forecast_job import AS_OF, END, FAST, make_lake
-
-    lh = make_lake(spark, str(tmp_root / "fault_forecast_reference"), END)
-    code, err = run_cli("forecast", ["--lakehouse", lh.config.root, "--as-of", AS_OF.isoformat(), *FAST])  # fmt: skip
-    assert code == 0, err
-    return lh
+    assert statuses == sorted(N.SUCCEEDED if c == 0 else N.FAILED for c in codes)
 
 
 def _published(lh: Lakehouse, spec) -> DataFrame:
@@ -237,7 +216,7 @@ def _published(lh: Lakehouse, spec) -> DataFrame:
 
 
 def test_killed_forecast_leaves_whole_tables_and_the_rerun_equals_a_lone_run(
-    spark, tmp_root, forecast_reference
+    spark, tmp_root, forecast_lakes
 ):
     """A later stage with two gold tables, killed twice on one lakehouse: first during the
     backtest's model fits (nothing is published), then between its two publishes
@@ -247,6 +226,7 @@ def test_killed_forecast_leaves_whole_tables_and_the_rerun_equals_a_lone_run(
     from lakecart.forecast.specs import DEMAND_FORECAST, INVENTORY_PLAN
     from tests.test_forecast_job import AS_OF, END, FAST, make_lake
 
+    forecast_reference = forecast_lakes[0]  # the same shop, forecast by one uninterrupted run
     lh = make_lake(spark, str(tmp_root / "fault_forecast_killed"), END)
     args = ["--lakehouse", lh.config.root, "--as-of", AS_OF.isoformat(), *FAST]
 

@@ -74,12 +74,9 @@ def forecast(root: str, *extra: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def lakes(spark, tmp_root):
-    full = make_lake(spark, str(tmp_root / "fc_full"), END)
-    cut = make_lake(spark, str(tmp_root / "fc_cut"), AS_OF)
-    log_full = forecast(full.config.root)
-    forecast(cut.config.root)
-    return full, cut, log_full
+def lakes(forecast_lakes):
+    """Built once per session in conftest (test_faults reads ``full`` too)."""
+    return forecast_lakes
 
 
 def published(lh: Lakehouse, spec):

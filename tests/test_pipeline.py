@@ -17,15 +17,29 @@ from tests.helpers import run_cli, table_versions
 
 SMALL = ["--set", "generate.days=120", "--set", "spark.shuffle_partitions=2"]
 # the end-to-end test checks that every stage runs and hands its tables on, not which
-# candidate wins: one candidate per model search (each stage's own tests cover the grids)
+# candidate wins or how well: one candidate per model search and few optimiser iterations
+# (each stage's own tests cover the grids; the quality benches the default settings)
 ONE_CANDIDATE = [
     "--set", "recommend.als_reg_params=[2.0]",
     "--set", "recommend.als_alphas=[10.0]",
+    "--set", "recommend.als_max_iters=[5]",
     "--set", "recommend.cf_similarities=[ease]",
     "--set", "recommend.ease_factors=[10.0]",
     "--set", "forecast.backtest_cutoffs=2",
+    "--set", "forecast.max_iter=5",
+    "--set", "forecast.max_depth=3",
+    "--set", "customers.gbt_max_iter=5",
+    "--set", "fraud.gbt_max_iter=5",
     "--set", "sentiment.c_values=[4.0]",
+    "--set", "sentiment.max_iter=10",
     "--set", "support.c_values=[10.0]",
+    "--set", "support.max_iter=10",
+    "--set", "marketing.lr_max_iter=10",
+    "--set", "marketing.gbt_max_iter=5",
+    "--set", "marketing.bootstrap=10",
+    "--set", "images.reg_params=[0.01]",
+    "--set", "images.max_iter=20",
+    "--set", "images.title_max_iter=10",
 ]  # fmt: skip
 
 

@@ -10,10 +10,8 @@ import pytest
 from pyspark.sql import functions as F
 
 from lakecart import names as N
-from lakecart.config import LakehouseConfig
 from lakecart.recommend.specs import POPULAR_ITEMS, RECOMMENDATIONS, SIMILAR_ITEMS
-from lakecart.schemas import MODEL_METRICS, SILVER
-from lakecart.tables import Lakehouse
+from lakecart.schemas import MODEL_METRICS
 from tests.helpers import run_cli
 
 AS_OF = dt.date(2024, 4, 1)
@@ -74,17 +72,9 @@ def _shop():
 
 
 @pytest.fixture(scope="module")
-def shop(spark, tmp_root):
-    root = str(tmp_root / "recommend_job")
-    lh = Lakehouse(spark, LakehouseConfig(root=root))
-    orders, products, customers = _shop()
-    for entity, rows in ((N.ORDERS, orders), (N.PRODUCTS, products), (N.CUSTOMERS, customers)):
-        df = spark.createDataFrame([(*r, *LINEAGE) for r in rows], SILVER[entity].schema)
-        lh.append(df, SILVER[entity])
-    code, err = run_cli("recommend", ["--lakehouse", root, "--as-of", AS_OF.isoformat(), *SMALL])
-    assert code == 0, err
-    recs = lh.read(RECOMMENDATIONS).toPandas()  # ~100 rows
-    return lh, recs, orders, err
+def shop(recommend_shop):
+    """The shop after one run (built once per session in conftest: test_faults reads it too)."""
+    return recommend_shop
 
 
 def test_stage_lines_and_metrics_beside_popularity(shop):

@@ -914,7 +914,7 @@ class SentimentConfig:
     title_block: bool = True
     min_df: float = 2.0
     vocab_size: int = 262144
-    hash_bits: int = 17
+    hash_bits: int = 15
     neutral_band: bool = True
     aspects_file: str = "aspects.yaml"
     window_days: int = 90
@@ -996,7 +996,7 @@ class SupportConfig:
     char_ngrams: list[int] = field(default_factory=lambda: [2, 5])
     min_df: float = 1.0
     vocab_size: int = 262144
-    hash_bits: int = 16
+    hash_bits: int = 14
     routing_file: str = "support_routing.yaml"
     answers_file: str = "support_answers.yaml"
     human_threshold: float = 0.5
