@@ -88,20 +88,15 @@ def recommend_shop(spark, tmp_root):
     """test_recommend_job's hand-built shop after one ``recommend`` run (its SMALL grid):
     ``(Lakehouse, recommendations as pandas, order rows, the run's log)``. Also the
     uninterrupted reference of the concurrent-runs test in test_faults."""
-    from lakecart import names as N
     from lakecart.config import LakehouseConfig
     from lakecart.recommend.specs import RECOMMENDATIONS
-    from lakecart.schemas import SILVER
     from lakecart.tables import Lakehouse
     from tests.helpers import run_cli
-    from tests.test_recommend_job import AS_OF, LINEAGE, SMALL, _shop
+    from tests.test_recommend_job import AS_OF, SMALL, write_shop
 
     root = str(tmp_root / "recommend_job")
     lh = Lakehouse(spark, LakehouseConfig(root=root))
-    orders, products, customers = _shop()
-    for entity, rows in ((N.ORDERS, orders), (N.PRODUCTS, products), (N.CUSTOMERS, customers)):
-        df = spark.createDataFrame([(*r, *LINEAGE) for r in rows], SILVER[entity].schema)
-        lh.append(df, SILVER[entity])
+    orders = write_shop(spark, lh)
     code, err = run_cli("recommend", ["--lakehouse", root, "--as-of", AS_OF.isoformat(), *SMALL])
     assert code == 0, err
     recs = lh.read(RECOMMENDATIONS).toPandas()  # ~100 rows

@@ -177,14 +177,11 @@ def test_two_recommend_runs_for_the_same_as_of_at_once(spark, tmp_root, recommen
     on the same shop (test_recommend_job's, in conftest), apart from the model version and
     time that name the run."""
     from lakecart.recommend.specs import POPULAR_ITEMS, RECOMMENDATIONS, SIMILAR_ITEMS
-    from tests.test_recommend_job import AS_OF, LINEAGE, SMALL, _shop
+    from tests.test_recommend_job import AS_OF, SMALL, write_shop
 
     lake = tmp_root / "fault_recommend_twice"
     lh = Lakehouse(spark, LakehouseConfig(root=str(lake)))
-    orders, products, customers = _shop()
-    for entity, rows in ((N.ORDERS, orders), (N.PRODUCTS, products), (N.CUSTOMERS, customers)):
-        lh.append(spark.createDataFrame([(*r, *LINEAGE) for r in rows], SILVER[entity].schema),
-                  SILVER[entity])  # fmt: skip
+    write_shop(spark, lh)
     runs = [_recommend(lake, AS_OF.isoformat(), SMALL) for _ in range(2)]
     deadline = time.monotonic() + 900
     outs = [p.communicate(timeout=max(1.0, deadline - time.monotonic()))[0] for p in runs]
@@ -199,6 +196,7 @@ def test_two_recommend_runs_for_the_same_as_of_at_once(spark, tmp_root, recommen
     lone, run_cols = recommend_shop[0], [N.MODEL_VERSION, N.GENERATED_AT]
     for spec in (RECOMMENDATIONS, SIMILAR_ITEMS, POPULAR_ITEMS):
         df = lh.read(spec)
+        assert df.count() > 0, spec.full_name
         assert df.groupBy(*spec.keys).count().filter(F.col("count") > 1).count() == 0
         assert df.select(N.MODEL_VERSION).distinct().count() == 1, spec.full_name  # one run's
         assertDataFrameEqual(df.drop(*run_cols), lone.read(spec).drop(*run_cols))

@@ -71,6 +71,18 @@ def _shop():
     return orders, products, customers
 
 
+def write_shop(spark, lh) -> list[tuple]:
+    """:func:`_shop`'s orders, products and customers appended to ``lh``'s silver tables;
+    returns the order rows."""
+    from lakecart.schemas import SILVER
+
+    orders, products, customers = _shop()
+    for entity, rows in ((N.ORDERS, orders), (N.PRODUCTS, products), (N.CUSTOMERS, customers)):
+        df = lh.spark.createDataFrame([(*r, *LINEAGE) for r in rows], SILVER[entity].schema)
+        lh.append(df, SILVER[entity])
+    return orders
+
+
 @pytest.fixture(scope="module")
 def shop(recommend_shop):
     """The shop after one run (built once per session in conftest: test_faults reads it too)."""
