@@ -5,10 +5,12 @@ made with ``./spark-submit.sh generate --scale N --lakehouse DIR``), at its defa
 and the default ``forecast`` configuration, time separately:
 
 * input: ``features.item_demand`` at the grain (snapshot, else computed in memory);
-* rows: the per-item feature rows (``applyInPandas``), cached;
+* rows: the per-item feature rows and intermittent rules (``applyInPandas``), cached;
 * backtest: one GBT fit per cutoff plus scoring the model and baselines at each cutoff;
+* choose: the backtest scores per method and demand class and the published choice;
 * train: the final GBT fit on every origin before as_of;
-* score: the forecast for as_of with calibrated intervals, materialised.
+* score: the forecast for as_of (the chosen method per class) with calibrated
+  intervals, materialised.
 
 Then print each dataset's times, items and rows side by side, and the ratios to the
 smallest dataset (time ratio vs item ratio: linear growth keeps them equal).
@@ -29,8 +31,9 @@ from pyspark.sql import functions as F
 from lakecart import names as N
 from lakecart.asof import resolve_as_of
 from lakecart.cli import setup_logging
+from lakecart.forecast import metrics as M
 from lakecart.forecast import model as FM
-from lakecart.jobs.forecast import load_demand
+from lakecart.jobs.forecast import load_demand, wape_by_class
 from lakecart.session import get_spark
 from lakecart.tables import Lakehouse
 
@@ -51,7 +54,8 @@ def bench_one(spark, root: str, a: argparse.Namespace) -> dict[str, Any]:
     plan = FM.make_plan(as_of, fc, first)
 
     def rows():
-        r = FM.persist(FM.panel(demand, plan))
+        rules = FM.rule_forecasts(demand, plan, fc)
+        r = FM.persist(FM.with_rules(FM.panel(demand, plan), rules))
         return r, r.count()
 
     out["rows_s"], (panel, n_rows) = timed(rows)
@@ -65,23 +69,39 @@ def bench_one(spark, root: str, a: argparse.Namespace) -> dict[str, Any]:
     out["cutoffs"] = len(plan.cutoffs)
 
     def backtest():
-        bt = FM.persist(FM.backtest(panel, plan, fc))
+        raw = FM.persist(FM.backtest(panel, plan, fc))
+        bt = FM.persist(FM.with_loo_interval(raw, fc.interval_low, fc.interval_high))
         return bt, bt.count()
 
+    def choose():
+        classes = FM.class_table(bt).collect()  # classes x methods: a few dozen rows
+        overall = FM.score_table(bt).filter(F.col(N.HORIZON).isNull()).collect()
+        return FM.choose_by_class(
+            {r[FM.METHOD]: r[M.WAPE] for r in overall},
+            wape_by_class(classes),
+            {r[FM.DEMAND_CLASS]: r[FM.ITEMS] for r in classes},
+            fc.class_min_items,
+            fc.select_by_class,
+            fc.class_min_gain,
+        )
+
     out["backtest"], (bt, _) = timed(backtest)
+    out["choose"], choice = timed(choose)
+    out["published"] = sorted(choice.methods)
     out["train"], model = timed(
         lambda: FM.fit_gbt(FM.training_rows(panel, plan, plan.forecast_origin), fc, plan.grain)
     )
     q = FM.residual_quantiles(bt, fc.interval_low, fc.interval_high)
 
     def score():
-        f = FM.forecast_rows(panel, plan, fc, FM.GBT, q, model)
+        f = FM.forecast_rows(panel, plan, fc, choice, q, model)
         f.write.format("noop").mode("overwrite").save()
 
     out["score"], _ = timed(score)
     for df in (demand, panel, bt):
         df.unpersist()
-    out["total"] = out["input"] + out["rows_s"] + out["backtest"] + out["train"] + out["score"]
+    steps = ("input", "rows_s", "backtest", "choose", "train", "score")
+    out["total"] = sum(out[k] for k in steps)
     return out
 
 
@@ -104,7 +124,7 @@ def main() -> None:
         results[name] = bench_one(spark, root, a)
         r = results[name]
         print(f"[bench] {name}: {r}", flush=True)
-    cols = ["input", "rows_s", "backtest", "train", "score", "total"]
+    cols = ["input", "rows_s", "backtest", "choose", "train", "score", "total"]
     print(
         f"\n{'dataset':<16}{'as_of':>12}{'items':>8}{'rows':>10}{'cuts':>5}"
         + "".join(f"{c:>10}" for c in cols)

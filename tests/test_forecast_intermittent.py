@@ -205,6 +205,22 @@ def test_a_class_departs_from_the_overall_choice_only_beyond_the_margin():
     assert choose_by_class(overall, by_class, items, min_items=30).method(IR.SMOOTH) == B_MEAN
 
 
+def test_a_class_keeping_an_overall_model_reports_a_model():
+    from lakecart.forecast.model import COMBINATION_MEDIAN, GBT_MEDIAN
+
+    overall = {GBT: 0.65, GBT_MEDIAN: 0.58, COMBINATION_MEDIAN: 0.57, **BASE}
+    # the class's best (the GBT's median 0.95) is 2 % better than the overall model (0.97)
+    rules = {B_NAIVE: 1.3, B_MEAN: 1.2, B_MEDIAN: 0.99, IR.TSB: 1.1, IR.ZERO: 1.0}
+    cls = {GBT: 1.1, GBT_MEDIAN: 0.95, COMBINATION_MEDIAN: 0.97, **rules}
+    c = choose_by_class(overall, {IR.INTERMITTENT: cls}, {IR.INTERMITTENT: 100}, 30, True, 0.05)
+    kept = c.by_class[IR.INTERMITTENT]
+    assert c.overall.published == COMBINATION_MEDIAN
+    assert (kept.published, kept.model_won, kept.model_value) == (COMBINATION_MEDIAN, True, 0.97)
+    assert "best gbt_median (0.9500) is within 5%" in kept.note
+    rows = kept.metrics("v1", "item_demand:week class=intermittent", None, "backtest")
+    assert (rows[0].model, rows[0].value, rows[0].baseline) == (COMBINATION_MEDIAN, 1.0, B_MEDIAN)
+
+
 def test_rule_config_is_validated():
     cfg = ForecastConfig()
     assert (cfg.croston_alpha, cfg.tsb_alpha, cfg.tsb_beta, cfg.class_adi) == (0.1, 0.1, 0.1, 1.32)

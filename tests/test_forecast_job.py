@@ -125,9 +125,15 @@ def test_metrics_sit_beside_the_best_baseline(lakes):
     assert any(r[N.METRIC].startswith("published_model:") for r in m)
     # every method and the published mix per backtest cutoff (split backtest:<cutoff>)
     cut = [r for r in m if r[N.METRIC] == M.WAPE and r[N.SPLIT].startswith("backtest:")]
-    assert {"demand_gbt", "demand_combination", "published", "moving_median", "zero"} <= {
-        r[N.MODEL] for r in cut
-    }
+    assert {
+        "demand_gbt",
+        "demand_combination",
+        "demand_gbt_median",
+        "demand_combination_median",
+        "published",
+        "moving_median",
+        "zero",
+    } <= {r[N.MODEL] for r in cut}
     assert len({r[N.SPLIT] for r in cut}) == 2  # forecast.backtest_cutoffs=2
     assert all(r[N.BASELINE_VALUE] is not None for r in cut if r[N.MODEL] == "published")
     # the per-demand-class choice: decision rows, WAPE per class and method, item counts

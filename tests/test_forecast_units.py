@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from pyspark.sql import functions as F
 
 from lakecart import names as N
 from lakecart.config import ConfigError, ForecastConfig
@@ -174,11 +175,64 @@ def test_combination_is_the_mean_of_its_members(spark):
     assertDataFrameEqual(with_combination(df, []), df)
 
 
+def test_poisson_median_agrees_with_scipy_and_by_hand(spark):
+    from scipy.stats import poisson
+
+    from lakecart.forecast.model import poisson_median
+
+    means = np.round(np.concatenate([np.linspace(0.0, 12.0, 1201), [37.4, 150.2, 1000.6]]), 4)
+    df = spark.createDataFrame([(float(m),) for m in means], "m double")
+    got = dict(df.select("m", poisson_median(F.col("m")).alias("med")).collect())
+    # by hand: P(0) = exp(-m) >= 0.5 up to ln 2; P(X <= 1) = exp(-m)(1 + m) >= 0.5 up to 1.678
+    assert [got[m] for m in (0.0, 0.5, 0.69, 0.7, 1.2, 1.67, 1.69)] == [0, 0, 0, 1, 1, 1, 2]
+    exact = poisson.ppf(0.5, np.maximum(means, 1e-12))
+    # the steps of the exact median; within 0.003 of one both integers cost the same
+    steps = [m for m, lo, hi in zip(means[1:], exact[:-1], exact[1:], strict=True) if hi > lo]
+    far = [m for m in means if all(abs(m - s) > 0.003 for s in steps)]
+    assert len(far) > 1000
+    assert [got[m] for m in far] == [exact[list(means).index(m)] for m in far]
+
+
+def test_count_medians_are_candidates_and_need_the_model():
+    from lakecart.forecast.model import (
+        COMBINATION_MEDIAN,
+        GBT_MEDIAN,
+        methods,
+        needs_model,
+    )
+
+    on, off = ForecastConfig(), ForecastConfig(count_median=False)
+    assert methods(on)[:4] == [GBT, COMBINATION, GBT_MEDIAN, COMBINATION_MEDIAN]
+    assert GBT_MEDIAN not in methods(off) and COMBINATION_MEDIAN not in methods(off)
+    no_comb = ForecastConfig(combine=[])
+    assert methods(no_comb)[:2] == [GBT, GBT_MEDIAN] and COMBINATION_MEDIAN not in methods(no_comb)
+    assert needs_model({GBT_MEDIAN}, on) and needs_model({COMBINATION_MEDIAN, "zero"}, on)
+    rules_only = ForecastConfig(combine=["moving_median", "moving_median_short"])
+    assert not needs_model({COMBINATION_MEDIAN}, rules_only)
+    assert not needs_model({"zero", "moving_median"}, on)
+
+
+def test_count_medians_keep_their_model_as_the_rate(spark):
+    from pyspark.testing import assertDataFrameEqual
+
+    from lakecart.forecast.model import long_format, with_count_medians
+
+    df = spark.createDataFrame([("a", 0.6, 1.2), ("b", 3.0, 1.68)], "item_id string, gbt double, combination double")  # fmt: skip
+    out = long_format(with_count_medians(df, [GBT, COMBINATION]), [GBT, "gbt_median", "combination_median"], ["item_id"])  # fmt: skip
+    # by hand: Poisson medians of 0.6, 1.2, 3.0 and 1.68 are 0, 1, 3 and 2
+    want = spark.createDataFrame(
+        [("a", "gbt", 0.6, 0.6), ("a", "gbt_median", 0.0, 0.6), ("a", "combination_median", 1.0, 1.2),
+         ("b", "gbt", 3.0, 3.0), ("b", "gbt_median", 3.0, 3.0), ("b", "combination_median", 2.0, 1.68)],
+        "item_id string, method string, pred double, rate double",
+    )  # fmt: skip
+    assertDataFrameEqual(out, want)
+
+
 def test_config_names_every_forecast_method():
     from lakecart.config import FORECAST_METHODS
-    from lakecart.forecast.model import METHODS
+    from lakecart.forecast.model import DERIVED, METHODS
 
-    assert sorted(FORECAST_METHODS) == sorted(m for m in METHODS if m != COMBINATION)
+    assert sorted(FORECAST_METHODS) == sorted(m for m in METHODS if m not in DERIVED)
     with pytest.raises(ConfigError, match="combine"):
         ForecastConfig(combine=["gbt", "prophet"])
     with pytest.raises(ConfigError, match="combine"):

@@ -428,6 +428,10 @@ class ForecastConfig:
             backtests).
         combine: Methods whose mean forecast is the ``combination`` candidate (the GBT with
             the median rules by default); empty: no combination.
+        count_median: Also backtest the median of a Poisson count with the GBT's (and the
+            combination's) forecast as its mean (``gbt_median``, ``combination_median``):
+            WAPE's best point forecast is the median of the units, which is 0 for an item
+            selling under 0.69 units a period.
         target_cap: Targets are capped at this many times the item's level.
         max_iter: GBT iterations.
         max_depth: GBT tree depth.
@@ -483,6 +487,7 @@ class ForecastConfig:
     combine: list[str] = field(
         default_factory=lambda: ["gbt", "moving_median_short", "moving_median"]
     )
+    count_median: bool = True
     max_iter: int = 40
     max_depth: int = 5
     step_size: float = 0.1

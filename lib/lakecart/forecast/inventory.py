@@ -216,6 +216,7 @@ def inventory_plan(
     cfg: ForecastConfig,
     period_days: int,
     factors: dict[str, float] | None = None,
+    mean: str = N.YHAT,
 ) -> DataFrame:
     """The plan per forecast item.
 
@@ -227,11 +228,13 @@ def inventory_plan(
         cfg: The ``forecast`` configuration.
         period_days: Days per forecast period.
         factors: Calibrated safety-stock factor per ABC class (None: 1).
+        mean: The column of expected units per period (``yhat`` unless the point forecast
+            is a median, whose expected units are in another column).
 
     Returns:
         The ``gold.inventory_plan`` columns (without the common gold columns).
     """
-    dd = daily_demand(forecast, [N.ITEM_ID], N.YHAT, N.YHAT_P10, N.YHAT_P90, cfg, period_days)
+    dd = daily_demand(forecast, [N.ITEM_ID], mean, N.YHAT_P10, N.YHAT_P90, cfg, period_days)
     rev = dd.select(N.ITEM_ID).join(revenue, N.ITEM_ID, "left").fillna(0.0, [N.REVENUE])
     classes = abc_classes(rev, tuple(cfg.abc_cutoffs))
     terms = item_terms(dd.select(N.ITEM_ID).join(prices, N.ITEM_ID, "left"), inventory, cfg)
@@ -279,7 +282,7 @@ def policy_backtest(
         cfg: The ``forecast`` configuration.
         period_days: Days per period.
         horizon: Periods forecast.
-        cutoff, y, pred: Column names in ``bt``.
+        cutoff, y, pred: Column names in ``bt`` (``pred``: the expected units per period).
     """
     dd = daily_demand(bt, [cutoff, N.ITEM_ID], pred, N.YHAT_P10, N.YHAT_P90, cfg, period_days)
     lt = F.least(F.col(N.LEAD_TIME_DAYS), F.lit(float(horizon * period_days)))

@@ -49,8 +49,13 @@ log = logging.getLogger("lakecart")
 
 GBT = "gbt"  # the model's method name
 COMBINATION = "combination"  # the mean of forecast.combine's methods
-MODELS = (GBT, COMBINATION)  # the candidates that are not rules
+GBT_MEDIAN = "gbt_median"  # the median of a Poisson count with the GBT's forecast as mean
+COMBINATION_MEDIAN = "combination_median"  # the same for the combination
+COUNT_MEDIANS = {GBT: GBT_MEDIAN, COMBINATION: COMBINATION_MEDIAN}  # forecast.count_median
+MODELS = (GBT, COMBINATION, GBT_MEDIAN, COMBINATION_MEDIAN)  # the candidates that are not rules
+DERIVED = (COMBINATION, GBT_MEDIAN, COMBINATION_MEDIAN)  # computed from other methods' columns
 PRED = "pred"
+RATE = "rate"  # the expected units behind a forecast (the model's forecast under a count median)
 METHOD = "method"
 CUTOFF = "cutoff"
 FALLBACK = "fallback"
@@ -58,7 +63,7 @@ LABEL = "_label"
 WEIGHT = "_weight"
 FEATURES = "_features"
 RULES = (*BASELINES, *IR.RULES)  # every non-model candidate (the baselines of the choice)
-METHODS = (GBT, COMBINATION, *RULES)
+METHODS = (*MODELS, *RULES)
 DEMAND_CLASS = IR.DEMAND_CLASS
 UNCLASSIFIED = "unclassified"  # an item without a class (never expected: no history)
 DEMAND_COLS = (
@@ -357,13 +362,18 @@ def fill_baselines(rows: DataFrame, min_history: int) -> DataFrame:
 
 
 def methods(cfg: ForecastConfig) -> list[str]:
-    """The candidates of a run: the GBT, the combination (when configured) and the rules."""
-    return [GBT, *([COMBINATION] if cfg.combine else []), *RULES]
+    """The candidates of a run: the GBT, the combination (when configured), their count
+    medians (``forecast.count_median``) and the rules."""
+    models = [GBT, *([COMBINATION] if cfg.combine else [])]
+    medians = [COUNT_MEDIANS[m] for m in models] if cfg.count_median else []
+    return [*models, *medians, *RULES]
 
 
 def needs_model(published: set[str], cfg: ForecastConfig) -> bool:
-    """Whether the published methods need the GBT (itself, or inside the combination)."""
-    return GBT in published or (COMBINATION in published and GBT in cfg.combine)
+    """Whether the published methods need the GBT (itself, inside the combination, or
+    under a count median of either)."""
+    combined = GBT in cfg.combine and bool({COMBINATION, COMBINATION_MEDIAN} & published)
+    return bool({GBT, GBT_MEDIAN} & published) or combined
 
 
 def with_combination(rows: DataFrame, members: list[str]) -> DataFrame:
@@ -380,12 +390,47 @@ def with_combination(rows: DataFrame, members: list[str]) -> DataFrame:
     return rows.withColumn(COMBINATION, total / F.lit(float(len(members))))
 
 
+def poisson_median(mean: Column) -> Column:
+    """The median of a Poisson count with mean ``mean``: ``floor(m + 1/3 - 0.02 / m)``,
+    at least 0 (Choi, 1994). The median lies in ``[m - ln 2, m + 1/3)``; the approximation
+    differs from the exact quantile only within about 0.003 of the means where the median
+    steps up, where both integers have the same expected absolute error."""
+    m = F.greatest(mean.cast("double"), F.lit(1e-9))
+    return F.greatest(F.floor(m + F.lit(1.0 / 3.0) - F.lit(0.02) / m), F.lit(0)).cast("double")
+
+
+def rate_of(method: str) -> str:
+    """The column holding the expected units behind ``method``'s forecast: the model's
+    own forecast for a count median (whose point forecast is a median, not a mean), the
+    method itself otherwise. The inventory plan works from expected demand."""
+    return {med: m for m, med in COUNT_MEDIANS.items()}.get(method, method)
+
+
+def with_count_medians(rows: DataFrame, models: list[str]) -> DataFrame:
+    """``rows`` with the count median of each of ``models`` (``gbt_median`` from ``gbt``,
+    ``combination_median`` from ``combination``): :func:`poisson_median` with the model's
+    forecast as the mean.
+
+    WAPE is an absolute error, so the best point forecast of a period's units is the
+    median of their distribution, not the mean: for an item selling 0.5 units a week it is
+    0, for one selling 1.2 it is 1. Weekly units of slow movers are close to Poisson
+    counts, so the Poisson median of a model's forecast is the WAPE-optimal forecast when
+    that forecast is the right rate; the backtest decides whether it is published.
+    """
+    return rows.withColumns({COUNT_MEDIANS[m]: poisson_median(F.col(m)) for m in models})
+
+
 def long_format(rows: DataFrame, methods: list[str], keep: list[str]) -> DataFrame:
-    """One row per method: ``method``, ``pred`` and the ``keep`` columns."""
+    """One row per method: ``method``, ``pred``, ``rate`` (:func:`rate_of`) and the
+    ``keep`` columns."""
     stack = F.explode(
         F.array(
             *[
-                F.struct(F.lit(m).alias(METHOD), F.col(m).cast("double").alias(PRED))
+                F.struct(
+                    F.lit(m).alias(METHOD),
+                    F.col(m).cast("double").alias(PRED),
+                    F.col(rate_of(m)).cast("double").alias(RATE),
+                )
                 for m in methods
             ]
         )
@@ -410,6 +455,9 @@ def backtest(rows: DataFrame, plan: Plan, cfg: ForecastConfig) -> DataFrame | No
         test = rows.filter((F.col(ORIGIN) == F.lit(c)) & F.col(Y).isNotNull() & ~F.isnan(Y))
         scored = with_combination(
             fill_baselines(predict(model, test, cfg, plan), plan.min_history), cfg.combine
+        )
+        scored = with_count_medians(
+            scored, [m for m in (GBT, COMBINATION) if COUNT_MEDIANS[m] in methods(cfg)]
         ).withColumn(CUTOFF, F.lit(c))
         parts.append(
             long_format(
@@ -474,7 +522,7 @@ class Selection:
     """Which method is published and why.
 
     Attributes:
-        method: ``gbt``, ``combination`` or a baseline name.
+        method: A model (``gbt``, ``combination`` or their count medians) or a baseline.
         scores: Backtest WAPE over all horizons per method.
         best_baseline: The baseline with the lowest backtest WAPE.
     """
@@ -485,13 +533,13 @@ class Selection:
 
     @property
     def model_beat_baselines(self) -> bool:
-        """Whether a model (the GBT or the combination) is published."""
+        """Whether a model (the GBT, the combination or a count median) is published."""
         return self.method in MODELS
 
 
 def select_method(overall: dict[str, float]) -> Selection:
-    """The better of the GBT and the combination if its backtest WAPE beat the best
-    baseline's, else that baseline."""
+    """The best model (the GBT, the combination or a count median of either) if its
+    backtest WAPE beat the best baseline's, else that baseline."""
     known = {m: v for m, v in overall.items() if v is not None and not math.isnan(v)}
     baselines = {m: v for m, v in known.items() if m not in MODELS}
     best = min(baselines, key=lambda m: (baselines[m], m))
@@ -596,11 +644,16 @@ def choose_by_class(
             and float(c.model_value if c.model_won else c.baseline_value)
             >= float(mine) * (1.0 - min_gain)
         ):
+            best = float(c.model_value if c.model_won else c.baseline_value)
+            # the overall choice as this class's model candidate when it is a model, so the
+            # decision row says a model was published
+            kept = {"model": top.published, "model_value": float(mine)} if top.model_won else {}
             c = dataclasses.replace(
                 c,
                 published=top.published,
-                note=f"the class's best is within {min_gain:.0%} of the overall choice"
-                f" {top.published} ({float(mine):.4f}): the overall choice",
+                note=f"the class's best {c.published} ({best:.4f}) is within {min_gain:.0%}"
+                f" of the overall choice {top.published} ({float(mine):.4f}): the overall choice",
+                **kept,
             )
         if not any(_known(v) for v in scores.values()):
             c = dataclasses.replace(
@@ -637,7 +690,8 @@ def forecast_rows(
 ) -> DataFrame:
     """The forecast for as_of: one row per active item and horizon with ``yhat`` from the
     method chosen for the item's demand class, P10, P90 from that method's calibration,
-    ``fallback``, ``method``, ``demand_class`` and the target period (``period_start``)."""
+    ``rate`` (the expected units behind ``yhat``, :func:`rate_of`), ``fallback``,
+    ``method``, ``demand_class`` and the target period (``period_start``)."""
     at = fill_baselines(rows.filter(F.col(ORIGIN) == F.lit(plan.forecast_origin)), plan.min_history)
     if needs_model(choice.methods, cfg):
         if model is None:
@@ -645,17 +699,20 @@ def forecast_rows(
         at = predict(model, at, cfg, plan)
     else:
         at = at.withColumns({GBT: F.col(B_MEAN), FALLBACK: F.col(HISTORY) < plan.min_history})
-    if COMBINATION in choice.methods:
+    if {COMBINATION, COMBINATION_MEDIAN} & choice.methods:
         at = with_combination(at, cfg.combine)
+    at = with_count_medians(at, [m for m, med in COUNT_MEDIANS.items() if med in choice.methods])
     at = at.withColumn(METHOD, chosen_method(choice))
     # the moving-mean fallback of short histories applies to the model and the window
     # baselines only; the intermittent rules forecast short histories themselves
     at = at.withColumn(FALLBACK, F.col(FALLBACK) & ~F.col(METHOD).isin(*IR.RULES))
-    pick = None
+    pick = rate = None
     for m in sorted(choice.methods):
         cond = F.col(METHOD) == F.lit(m)
         pick = F.when(cond, F.col(m)) if pick is None else pick.when(cond, F.col(m))
-    at = at.withColumn(PRED, pick)
+        r = F.col(rate_of(m))
+        rate = F.when(cond, r) if rate is None else rate.when(cond, r)
+    at = at.withColumns({PRED: pick, RATE: rate})
     q = quantiles
     # short-history items are forecast by the moving mean: use its calibration
     qf = quantiles.filter(F.col(METHOD) == B_MEAN).select(
@@ -678,6 +735,7 @@ def forecast_rows(
         yhat.cast("double").alias(N.YHAT),
         lo.cast("double").alias(N.YHAT_P10),
         hi.cast("double").alias(N.YHAT_P90),
+        F.col(RATE).cast("double").alias(RATE),
         F.col(LEVEL),
         F.col(FALLBACK),
         F.col(METHOD),

@@ -5,7 +5,7 @@ it drives published to ``gold.inventory_plan``.
 Input is ``features.item_demand`` at ``forecast.grain`` for as_of (the snapshot when the
 ``features`` job wrote one, else computed in memory from silver). The candidates are the GBT,
 the combination (the mean of the GBT and the median rules, ``forecast.combine``), the
-baselines and the intermittent-demand rules (Croston, SBA, TSB, ADIDA, zero); within each
+Poisson count medians of both (``forecast.count_median``), the baselines and the intermittent-demand rules (Croston, SBA, TSB, ADIDA, zero); within each
 Syntetos-Boylan demand class a model is published only when its backtest WAPE beat every
 rule's, otherwise the best rule is (:func:`lakecart.selection.choose`), and the log and
 ``ops.model_metrics`` say so. Both tables are replaced whole on every run.
@@ -55,7 +55,9 @@ POLICY = "inventory_policy"
 
 def _model_name(method: str) -> str:
     """The ``ops.model_metrics`` model name of a forecast method."""
-    return {FM.GBT: MODEL_NAME, FM.COMBINATION: COMBINATION_NAME}.get(method, method)
+    names = {FM.GBT: MODEL_NAME, FM.COMBINATION: COMBINATION_NAME}
+    names.update({med: f"{names[m]}_median" for m, med in FM.COUNT_MEDIANS.items()})
+    return names.get(method, method)
 
 
 def load_demand(lh: Lakehouse, config: Config, as_of: dt.date) -> tuple[DataFrame | None, str]:
@@ -163,7 +165,7 @@ def _forecast(
     sel = FM.select_method(overall)
     choice = FM.choose_by_class(
         overall,
-        _by_class(class_rows),
+        wape_by_class(class_rows),
         {r[FM.DEMAND_CLASS]: r[FM.ITEMS] for r in class_rows},
         cfg.class_min_items,
         cfg.select_by_class,
@@ -199,7 +201,10 @@ def _forecast(
             F.when(F.col(FM.FALLBACK), F.concat(tag, F.lit("-fallback"))).otherwise(tag),
         )
         out = with_gold_columns(
-            versioned.drop(FM.LEVEL, FM.FALLBACK, FM.METHOD, FM.DEMAND_CLASS), "x", as_of, generated
+            versioned.drop(FM.RATE, FM.LEVEL, FM.FALLBACK, FM.METHOD, FM.DEMAND_CLASS),
+            "x",
+            as_of,
+            generated,
         )
         out = out.withColumn(N.MODEL_VERSION, F.col("_version")).drop("_version")
         n_fc = publish(lh, out, DEMAND_FORECAST)
@@ -226,7 +231,7 @@ def _forecast(
         terms = I.item_terms(items.join(prices, N.ITEM_ID, "left"), inv, cfg)
         raw_cycles = FM.persist(
             I.policy_backtest(
-                pub, classes, terms, cfg, plan.period_days, plan.horizon, FM.CUTOFF, FM.Y, FM.PRED
+                pub, classes, terms, cfg, plan.period_days, plan.horizon, FM.CUTOFF, FM.Y, FM.RATE
             )
         )
         cached.append(raw_cycles)
@@ -249,7 +254,10 @@ def _forecast(
             cycles=total["cycles"],
         )
     with ctx.stage("forecast: publish inventory_plan") as st:
-        plan_df = I.inventory_plan(fc, rev, prices, inv, cfg, plan.period_days, factors)
+        # expected demand: the rate behind the point forecast (a count median's model)
+        plan_df = I.inventory_plan(
+            fc, rev, prices, inv, cfg, plan.period_days, factors, mean=FM.RATE
+        )
         n_plan = publish(lh, with_gold_columns(plan_df, version, as_of, generated), INVENTORY_PLAN)
         st["rows"] = n_plan
     inventory = InventoryBacktest(inv_rows, total, uncalibrated, factors)
@@ -266,7 +274,7 @@ def _forecast(
         "items": fc_items,
         "model_version": version,
         "backtest_wape": sel.scores,
-        "backtest_wape_by_class": _by_class(class_rows),
+        "backtest_wape_by_class": wape_by_class(class_rows),
         "rows": {DEMAND_FORECAST.full_name: n_fc, INVENTORY_PLAN.full_name: n_plan},
         "inventory_backtest": {
             "all": (total["achieved"], total["target"], total["cycles"]),
@@ -293,7 +301,7 @@ class InventoryBacktest:
 def _log_table(table: list, sel: FM.Selection) -> None:
     log.info("[forecast] backtest (cutoffs before as_of; horizon 'all' pools every horizon):")
     log.info(
-        "[forecast]   %-16s %-5s %8s %10s %8s %8s %7s",
+        "[forecast]   %-19s %-5s %8s %10s %8s %8s %7s",
         "method",
         "h",
         "wape",
@@ -306,7 +314,7 @@ def _log_table(table: list, sel: FM.Selection) -> None:
     for r in sorted(table, key=key):
         h = "all" if r[N.HORIZON] is None else str(r[N.HORIZON])
         log.info(
-            "[forecast]   %-16s %-5s %8.4f %10.4f %8.4f %8.4f %7d",
+            "[forecast]   %-19s %-5s %8.4f %10.4f %8.4f %8.4f %7d",
             r[FM.METHOD],
             h,
             r[M.WAPE] or float("nan"),
@@ -325,9 +333,10 @@ def _log_table(table: list, sel: FM.Selection) -> None:
         )
     else:
         log.info(
-            "[forecast] all classes pooled: no model beat the rules (GBT %.4f, combination %.4f vs %s %.4f): one rule everywhere would be %s",
-            sel.scores.get(FM.GBT) or float("nan"),
-            sel.scores.get(FM.COMBINATION) or float("nan"),
+            "[forecast] all classes pooled: no model beat the rules (%s vs %s %.4f): one rule everywhere would be %s",
+            ", ".join(
+                f"{m} {sel.scores[m]:.4f}" for m in FM.MODELS if sel.scores.get(m) is not None
+            ),
             sel.best_baseline,
             sel.scores[sel.best_baseline],
             sel.method,
@@ -335,10 +344,10 @@ def _log_table(table: list, sel: FM.Selection) -> None:
 
 
 def _log_cutoffs(rows: list, sel: FM.Selection) -> None:
-    """One log line per cutoff: the published mix, the GBT, the combination and the best
+    """One log line per cutoff: the published mix, the models and the best
     baseline (the per-cutoff figures of every method are in ``ops.model_metrics``)."""
     by = {(r[FM.CUTOFF], r[FM.METHOD]): r[M.WAPE] for r in rows}
-    shown = [FM.PUBLISHED, FM.GBT, FM.COMBINATION, sel.best_baseline]
+    shown = [FM.PUBLISHED, *FM.MODELS, sel.best_baseline]
     for c in sorted({r[FM.CUTOFF] for r in rows}):
         parts = [f"{m} {by[(c, m)]:.4f}" for m in shown if by.get((c, m)) is not None]
         log.info("[forecast] backtest cutoff %s WAPE: %s", c, ", ".join(parts))
@@ -370,15 +379,19 @@ def _cutoff_metrics(
     return out
 
 
-def _by_class(classes: list) -> dict[str, dict[str, float | None]]:
+def wape_by_class(classes: list) -> dict[str, dict[str, float | None]]:
+    """Backtest WAPE per demand class and method from :func:`FM.class_table`'s rows."""
     out: dict[str, dict[str, float | None]] = {}
     for r in classes:
         out.setdefault(r[FM.DEMAND_CLASS], {})[r[FM.METHOD]] = r[M.WAPE]
     return out
 
 
+SHORT = {FM.GBT_MEDIAN: "gbt_med", FM.COMBINATION: "combi", FM.COMBINATION_MEDIAN: "combi_md"}
+
+
 def _log_classes(classes: list, choice: FM.ClassChoice, pub: Any) -> None:
-    by = _by_class(classes)
+    by = wape_by_class(classes)
     info = {r[FM.DEMAND_CLASS]: (r[FM.ITEMS], r[FM.UNITS_SUM]) for r in classes}
     methods = list(FM.METHODS)
     log.info("[forecast] backtest WAPE per demand class (all horizons):")
@@ -387,7 +400,7 @@ def _log_classes(classes: list, choice: FM.ClassChoice, pub: Any) -> None:
         "class",
         "items",
         "units",
-        " ".join(f"{m[:8]:>8}" for m in methods),
+        " ".join(f"{SHORT.get(m, m)[:8]:>8}" for m in methods),
     )
     for cls in sorted(by):
         vals = " ".join(
@@ -421,7 +434,7 @@ def _class_metrics(
     ds = f"item_demand:{plan.grain}"
     out: list[Metric] = list(choice.overall.metrics(version, ds, as_of, N.SPLIT_BACKTEST))
     best = {c: ch.baseline for c, ch in choice.by_class.items()}
-    by = _by_class(classes)
+    by = wape_by_class(classes)
     for cls, c in sorted(choice.by_class.items()):
         out += c.metrics(version, f"{ds} class={cls}", as_of, N.SPLIT_BACKTEST)
         b = best[cls]
