@@ -69,7 +69,7 @@ def bench_one(spark, root: str, a: argparse.Namespace) -> dict[str, Any]:
     out["cutoffs"] = len(plan.cutoffs)
 
     def backtest():
-        raw = FM.persist(FM.backtest(panel, plan, fc))
+        raw = FM.backtest(panel, plan, fc).localCheckpoint(eager=True)  # as the job does
         bt = FM.persist(FM.with_loo_interval(raw, fc.interval_low, fc.interval_high))
         return bt, bt.count()
 
