@@ -5,7 +5,8 @@ it drives published to ``gold.inventory_plan``.
 Input is ``features.item_demand`` at ``forecast.grain`` for as_of (the snapshot when the
 ``features`` job wrote one, else computed in memory from silver). The candidates are the GBT,
 the combination (the mean of the GBT and the median rules, ``forecast.combine``), the
-Poisson count medians of both (``forecast.count_median``), the baselines and the intermittent-demand rules (Croston, SBA, TSB, ADIDA, zero); within each
+Poisson count medians of both (``forecast.count_median``), the baselines and the
+intermittent-demand rules (Croston, SBA, TSB, ADIDA, zero); within each
 Syntetos-Boylan demand class a model is published only when its backtest WAPE beat every
 rule's, otherwise the best rule is (:func:`lakecart.selection.choose`), and the log and
 ``ops.model_metrics`` say so. Both tables are replaced whole on every run.
