@@ -31,9 +31,8 @@ from pyspark.sql import functions as F
 from lakecart import names as N
 from lakecart.asof import resolve_as_of
 from lakecart.cli import setup_logging
-from lakecart.forecast import metrics as M
 from lakecart.forecast import model as FM
-from lakecart.jobs.forecast import load_demand, wape_by_class
+from lakecart.jobs.forecast import choose_methods, load_demand
 from lakecart.session import get_spark
 from lakecart.tables import Lakehouse
 
@@ -73,17 +72,8 @@ def bench_one(spark, root: str, a: argparse.Namespace) -> dict[str, Any]:
         bt = FM.persist(FM.with_loo_interval(raw, fc.interval_low, fc.interval_high))
         return bt, bt.count()
 
-    def choose():
-        classes = FM.class_table(bt).collect()  # classes x methods: a few dozen rows
-        overall = FM.score_table(bt).filter(F.col(N.HORIZON).isNull()).collect()
-        return FM.choose_by_class(
-            {r[FM.METHOD]: r[M.WAPE] for r in overall},
-            wape_by_class(classes),
-            {r[FM.DEMAND_CLASS]: r[FM.ITEMS] for r in classes},
-            fc.class_min_items,
-            fc.select_by_class,
-            fc.class_min_gain,
-        )
+    def choose():  # the score rows are methods x horizons, the class rows classes x methods
+        return choose_methods(FM.score_table(bt).collect(), FM.class_table(bt).collect(), fc)
 
     out["backtest"], (bt, _) = timed(backtest)
     out["choose"], choice = timed(choose)

@@ -78,7 +78,7 @@ def write_shop(spark, lh) -> list[tuple]:
 
     orders, products, customers = _shop()
     for entity, rows in ((N.ORDERS, orders), (N.PRODUCTS, products), (N.CUSTOMERS, customers)):
-        df = lh.spark.createDataFrame([(*r, *LINEAGE) for r in rows], SILVER[entity].schema)
+        df = spark.createDataFrame([(*r, *LINEAGE) for r in rows], SILVER[entity].schema)
         lh.append(df, SILVER[entity])
     return orders
 

@@ -25,7 +25,7 @@ from pyspark.sql import functions as F
 
 from lakecart import names as N
 from lakecart.asof import resolve_as_of
-from lakecart.config import Config
+from lakecart.config import Config, ForecastConfig
 from lakecart.features.build import read_inputs
 from lakecart.features.demand import item_demand
 from lakecart.features.specs import ITEM_DEMAND
@@ -164,16 +164,8 @@ def _forecast(
         table = FM.score_table(bt).collect()  # methods x horizons: a few dozen rows
         class_rows = FM.class_table(bt).collect()  # classes x methods: a few dozen rows
         st.update(cutoffs=len(plan.cutoffs), rows=bt_raw.count())
-    overall = {r[FM.METHOD]: r[M.WAPE] for r in table if r[N.HORIZON] is None}
-    sel = FM.select_method(overall)
-    choice = FM.choose_by_class(
-        overall,
-        wape_by_class(class_rows),
-        {r[FM.DEMAND_CLASS]: r[FM.ITEMS] for r in class_rows},
-        cfg.class_min_items,
-        cfg.select_by_class,
-        cfg.class_min_gain,
-    )
+    sel = FM.select_method(overall_wape(table))
+    choice = choose_methods(table, class_rows, cfg)
     pub_bt = M.scores(FM.published_rows(bt, choice), [], FM.Y, FM.PRED, N.YHAT_P10, N.YHAT_P90)
     pub_score = pub_bt.first()  # one row
     # every method and the published mix per cutoff: cutoffs x methods, a few dozen rows
@@ -380,6 +372,24 @@ def _cutoff_metrics(
             )
         )
     return out
+
+
+def overall_wape(table: list) -> dict[str, float | None]:
+    """Backtest WAPE per method over all horizons from :func:`FM.score_table`'s rows."""
+    return {r[FM.METHOD]: r[M.WAPE] for r in table if r[N.HORIZON] is None}
+
+
+def choose_methods(table: list, class_rows: list, cfg: ForecastConfig) -> FM.ClassChoice:
+    """The published method per demand class from the backtest's collected
+    :func:`FM.score_table` and :func:`FM.class_table` rows (:func:`FM.choose_by_class`)."""
+    return FM.choose_by_class(
+        overall_wape(table),
+        wape_by_class(class_rows),
+        {r[FM.DEMAND_CLASS]: r[FM.ITEMS] for r in class_rows},
+        cfg.class_min_items,
+        cfg.select_by_class,
+        cfg.class_min_gain,
+    )
 
 
 def wape_by_class(classes: list) -> dict[str, dict[str, float | None]]:
