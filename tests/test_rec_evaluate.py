@@ -14,6 +14,7 @@ from pyspark.sql import Row
 from pyspark.testing import assertDataFrameEqual
 
 from lakecart.recommend.evaluate import (
+    beyond_accuracy_by_model,
     beyond_accuracy_metrics,
     new_item_truth,
     ranking_metrics,
@@ -257,6 +258,26 @@ def test_beyond_accuracy_matches_reference_on_random_case(spark):
         recs += [(user, str(i), int(r)) for r, i in enumerate(chosen, start=1)]
     got = beyond_accuracy_metrics(_recs_df(spark, recs), _truth_df(spark, train), 8)
     _close(got, ref_beyond(recs, train, 8))
+
+
+def test_beyond_accuracy_by_model_scores_each_model_as_alone(spark):
+    # two models' lists (and a third model named but without rows) in one frame: each
+    # model's metrics equal the python reference computed on its own lists
+    rng = np.random.default_rng(11)
+    items = [f"i{j}" for j in range(20)]
+    train, by_model = [], {"a": [], "b": []}
+    for u in range(25):
+        user = f"u{u}"
+        train += [(user, str(i)) for i in rng.choice(items[:16], size=int(rng.integers(2, 8)))]
+        for m in by_model:
+            chosen = rng.choice(items, size=int(rng.integers(1, 9)), replace=False)
+            by_model[m] += [(user, str(i), int(r)) for r, i in enumerate(chosen, start=1)]
+    rows = [(m, *r) for m, recs in by_model.items() for r in recs]
+    df = spark.createDataFrame(rows, "model string, user_id string, item_id string, rank int")
+    got = beyond_accuracy_by_model(df, ["a", "b", "c"], _truth_df(spark, train), 5, 20)
+    for m, recs in by_model.items():
+        _close(got[m], ref_beyond(recs, train, 5, catalogue=20))
+    assert got["c"] == {"coverage": 0.0, "diversity": 0.0, "novelty": 0.0}
 
 
 # ---------------------------------------------------------------- split

@@ -52,6 +52,7 @@ _POS = "_pos"
 _LIST = "_list"
 _REL = "_rel"
 _SIM = "_sim"
+_MODEL = "_model"
 
 
 def _as_of_ts(day: dt.date) -> Column:
@@ -253,49 +254,87 @@ def beyond_accuracy_metrics(
     Returns:
         ``coverage``, ``diversity``, ``novelty`` (0.0 when undefined).
     """
-    top = top_k(recs, k).select(N.USER_ID, N.ITEM_ID)
+    one = recs.select(F.lit("_").alias(_MODEL), N.USER_ID, N.ITEM_ID, N.RANK)
+    return beyond_accuracy_by_model(one, ["_"], train, k, catalogue_size, _MODEL)["_"]
+
+
+def beyond_accuracy_by_model(
+    recs: DataFrame,
+    names: list[str],
+    train: DataFrame,
+    k: int,
+    catalogue_size: int | None = None,
+    model_col: str = "model",
+) -> dict[str, dict[str, float]]:
+    """:func:`beyond_accuracy_metrics` of every model in ``recs`` at once.
+
+    Three Spark actions whatever the number of models (the training counts, then the
+    coverage and novelty sums and the diversity mean grouped by model); the pair
+    similarities are computed once for the pairs of all models' lists.
+
+    Args:
+        recs: ``model_col``, ``user_id``, ``item_id``, ``rank``.
+        names: The models to report (a model without rows gets 0.0 everywhere).
+        train: ``user_id``, ``item_id`` interactions the models learned from.
+        k: List length.
+        catalogue_size: Number of items that could have been recommended.
+        model_col: The column naming the model of each row.
+
+    Returns:
+        ``{model: {coverage, diversity, novelty}}``.
+    """
+    sep = "\u0001"
+    keyed = recs.filter(F.col(N.USER_ID).isNotNull()).select(
+        F.concat_ws(sep, F.col(model_col), F.col(N.USER_ID)).alias(N.USER_ID), N.ITEM_ID, N.RANK
+    )
+    model_of = F.substring_index(F.col(N.USER_ID), sep, 1)
+    top = top_k(keyed, k).select(N.USER_ID, N.ITEM_ID).withColumn(_MODEL, model_of)
     inter = train.select(N.USER_ID, N.ITEM_ID).dropna().distinct()
     item_n = inter.groupBy(N.ITEM_ID).agg(F.count(F.lit(1)).alias("_n"))
-    counts = inter.agg(F.count(F.lit(1)).alias("n"), F.countDistinct(N.ITEM_ID).alias("items"))
-    totals = counts.first()
+    totals = inter.agg(
+        F.count(F.lit(1)).alias("n"), F.countDistinct(N.ITEM_ID).alias("items")
+    ).first()
     n_records, n_items = int(totals["n"]), int(totals["items"])
     catalogue = catalogue_size if catalogue_size is not None else n_items
 
-    # one pass over the lists: rows, distinct items and the novelty sum (items unseen in
-    # train join to NULL, adding nothing to the sum but counting as rows)
+    # one pass over the lists: rows, distinct items and the novelty sum per model (items
+    # unseen in train join to NULL, adding nothing to the sum but counting as rows)
     nov = -F.log2(F.col("_n") / F.lit(float(max(n_records, 1))))
     rec_stats = (
-        top.join(item_n, N.ITEM_ID, "left")
+        top.join(F.broadcast(item_n), N.ITEM_ID, "left")
+        .groupBy(_MODEL)
         .agg(
             F.count(F.lit(1)).alias("rows"),
             F.countDistinct(N.ITEM_ID).alias("items"),
             F.sum(nov).alias("nov"),
         )
-        .first()
+        .collect()  # one row per model
     )
-    rows, rec_items = int(rec_stats["rows"]), int(rec_stats["items"])
-    coverage = rec_items / catalogue if catalogue else 0.0
-    novelty = float(rec_stats["nov"] or 0.0) / rows if rows else 0.0
-
     user_pairs = (
-        top.toDF(N.USER_ID, "i1")
-        .join(top.toDF(N.USER_ID, "i2"), N.USER_ID)
+        top.toDF(N.USER_ID, "i1", _MODEL)
+        .join(top.toDF(N.USER_ID, "i2", _MODEL).drop(_MODEL), N.USER_ID)
         .filter(F.col("i1") < F.col("i2"))
     )
     sim = item_pair_similarity(user_pairs.select("i1", "i2").distinct(), inter)
     div = (
         user_pairs.join(sim, ["i1", "i2"], "left")
         .fillna(0.0, subset=[_SIM])
-        .groupBy(N.USER_ID)
+        .groupBy(_MODEL, N.USER_ID)
         .agg((1.0 - F.avg(_SIM)).alias("_div"))
+        .groupBy(_MODEL)
         .agg(F.avg("_div").alias("d"))
-        .first()["d"]
+        .collect()  # one row per model
     )
-    return {
-        "coverage": float(coverage),
-        "diversity": float(div) if div is not None else 0.0,
-        "novelty": float(novelty),
-    }
+    out = {x: {"coverage": 0.0, "diversity": 0.0, "novelty": 0.0} for x in names}
+    for row in rec_stats:
+        rows, rec_items = int(row["rows"]), int(row["items"])
+        if row[_MODEL] in out and rows:
+            out[row[_MODEL]]["coverage"] = rec_items / catalogue if catalogue else 0.0
+            out[row[_MODEL]]["novelty"] = float(row["nov"] or 0.0) / rows
+    for row in div:
+        if row[_MODEL] in out and row["d"] is not None:
+            out[row[_MODEL]]["diversity"] = float(row["d"])
+    return out
 
 
 def stratified_split(

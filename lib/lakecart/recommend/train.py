@@ -57,7 +57,7 @@ from lakecart.recommend.data import (
     out_of_stock,
     user_countries,
 )
-from lakecart.recommend.evaluate import beyond_accuracy_metrics, per_user_ranking
+from lakecart.recommend.evaluate import beyond_accuracy_by_model, per_user_ranking
 from lakecart.recommend.models import AlsParams
 from lakecart.recommend.score import score, user_blocks
 from lakecart.runlog import RunContext
@@ -333,9 +333,9 @@ def evaluate_lists(
     try:
         out = ranking_by_model(recs, names, truth, k)
         if train is not None:
+            beyond = beyond_accuracy_by_model(recs, names, train, k, catalogue, core.OUT_MODEL)
             for name in names:
-                r = recs.filter(F.col(core.OUT_MODEL) == name).select(N.USER_ID, N.ITEM_ID, N.RANK)
-                out[name].update(beyond_accuracy_metrics(r, train, k, catalogue))
+                out[name].update(beyond[name])
         return out
     finally:
         recs.unpersist()
@@ -559,11 +559,13 @@ def baseline_lists(c: Context, f: Fitted, users: DataFrame, n: int) -> dict[str,
     if outputs.SEG_COUNTRY in rc.popular_segments:
         countries = user_countries(c.inputs, f.split.cut)
         if countries is not None:
+            # each segment frame feeds the popular lists and the users' lists: computed once
+            countries = countries.localCheckpoint(eager=True)
             segs[POPULAR_COUNTRY] = countries
     if outputs.SEG_CATEGORY in rc.popular_segments:
         cats = outputs.top_categories(f.split.train, products)
         if cats is not None:
-            segs[POPULAR_CATEGORY] = cats
+            segs[POPULAR_CATEGORY] = cats.localCheckpoint(eager=True)
     if not segs:
         return {}
     ids = [str(x) for x in c.item_ids[f.model.allowed]]
@@ -576,7 +578,7 @@ def baseline_lists(c: Context, f: Fitted, users: DataFrame, n: int) -> dict[str,
         f.split.cut,
         rc.popular_days,
         rc.popular_n,
-    )
+    ).localCheckpoint(eager=True)  # read by every baseline's lists, twice each
     seen = f.split.train.select(N.USER_ID, N.ITEM_ID) if rc.exclude_purchased else None
     return {
         name: outputs.popular_for_users(
