@@ -437,6 +437,8 @@ class ForecastConfig:
         max_depth: GBT tree depth.
         step_size: GBT learning rate.
         subsampling_rate: Share of rows each tree sees.
+        fit_parallelism: Backtest cutoffs whose GBTs are fitted at the same time (driver
+            threads sharing the session; 1 = one after the other).
         interval_low: Lower quantile of the published interval (``yhat_p10``).
         interval_high: Upper quantile of the published interval (``yhat_p90``).
         abc_cutoffs: Cumulative revenue shares closing class A and class B (C is the rest).
@@ -492,6 +494,7 @@ class ForecastConfig:
     max_depth: int = 5
     step_size: float = 0.1
     subsampling_rate: float = 0.8
+    fit_parallelism: int = 2
     interval_low: float = 0.1
     interval_high: float = 0.9
     abc_cutoffs: list[float] = field(default_factory=lambda: [0.8, 0.95])
@@ -530,6 +533,8 @@ class ForecastConfig:
             raise ConfigError("forecast.class_days/class_adi/class_cv2: out of range")
         if self.class_min_items < 0:
             raise ConfigError("forecast.class_min_items: must be >= 0")
+        if self.fit_parallelism < 1:
+            raise ConfigError("forecast.fit_parallelism: must be >= 1")
         if not 0.0 <= self.class_min_gain < 1.0:
             raise ConfigError("forecast.class_min_gain: must be in [0, 1)")
         if self.horizon is None:
@@ -607,6 +612,9 @@ class CustomersConfig:
         gbt_step_size: Learning rate.
         gbt_subsampling_rate: Row share per tree.
         gbt_min_instances: Fewest training rows in a tree leaf.
+        fit_parallelism: Models fitted at the same time (driver threads sharing the
+            session): the k-means candidates, the horizons' validations, then their
+            final classifiers.
         linear_reg: L2 penalty of the logistic model averaged with the trees.
         clv_clip_quantile: The CLV regressors train on the target capped at this quantile
             of positive spend (a few huge accounts otherwise dominate the squared loss).
@@ -644,6 +652,7 @@ class CustomersConfig:
     gbt_step_size: float = 0.1
     gbt_subsampling_rate: float = 0.8
     gbt_min_instances: int = 20
+    fit_parallelism: int = 2
     linear_reg: float = 0.01
     clv_clip_quantile: float = 0.99
     clusters_k_min: int = 2
@@ -682,6 +691,8 @@ class CustomersConfig:
             raise ConfigError("customers.fairness_min_group >= 1 and reliability_bins >= 2")
         if self.selection_z < 0:
             raise ConfigError("customers.selection_z: must be >= 0")
+        if self.fit_parallelism < 1:
+            raise ConfigError("customers.fit_parallelism: must be >= 1")
         q = self.value_tier_quantiles
         if len(q) != 2 or not 0.0 < q[0] < q[1] < 1.0:
             raise ConfigError(

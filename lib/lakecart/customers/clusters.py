@@ -7,13 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pyspark.ml import Pipeline, PipelineModel
-from pyspark.ml.clustering import KMeans
+from pyspark.ml.clustering import KMeans, KMeansModel
 from pyspark.ml.evaluation import ClusteringEvaluator
 from pyspark.ml.feature import StandardScaler, VectorAssembler
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from lakecart import names as N
+from lakecart.threads import map_in_threads
 
 VEC, SCALED = "_cluster_vec", "_cluster_scaled"
 
@@ -44,7 +45,9 @@ class Clustering:
     silhouettes: dict[int, float]
 
 
-def fit_clusters(df: DataFrame, k_min: int, k_max: int, seed: int) -> Clustering | None:
+def fit_clusters(
+    df: DataFrame, k_min: int, k_max: int, seed: int, parallelism: int = 1
+) -> Clustering | None:
     """Fit k-means for every k in ``[k_min, k_max]`` and keep the best silhouette.
 
     Args:
@@ -52,9 +55,13 @@ def fit_clusters(df: DataFrame, k_min: int, k_max: int, seed: int) -> Clustering
         k_min: Smallest k.
         k_max: Largest k.
         seed: k-means seed.
+        parallelism: Candidates fitted at the same time (driver threads sharing the
+            session; each fit is a few dozen small Spark jobs).
 
     Returns:
-        The chosen clustering, or None when there are fewer customers than ``k_min``.
+        The chosen clustering (the scaler and the winning candidate's fitted k-means, with
+        its prediction in ``cluster``), or None when there are fewer customers than
+        ``k_min``.
     """
     inputs = cluster_inputs(df)
     cols = list(inputs)
@@ -69,29 +76,22 @@ def fit_clusters(df: DataFrame, k_min: int, k_max: int, seed: int) -> Clustering
         ]
     ).fit(df)
     scaled = prep.transform(df).select(SCALED).cache()
+    evaluator = ClusteringEvaluator(featuresCol=SCALED, predictionCol="_k")
+
+    def candidate(k: int) -> tuple[float, KMeansModel]:
+        km = KMeans(featuresCol=SCALED, predictionCol="_k", k=k, seed=seed, maxIter=30)
+        fitted = km.fit(scaled)
+        return float(evaluator.evaluate(fitted.transform(scaled))), fitted
+
+    ks = list(range(k_min, min(k_max, n - 1) + 1))  # a handful of candidates
     try:
-        evaluator = ClusteringEvaluator(featuresCol=SCALED, predictionCol="_k")
-        best: tuple[float, int, KMeans] | None = None
-        sil: dict[int, float] = {}
-        for k in range(k_min, min(k_max, n - 1) + 1):  # a handful of candidates
-            km = KMeans(featuresCol=SCALED, predictionCol="_k", k=k, seed=seed, maxIter=30)
-            s = evaluator.evaluate(km.fit(scaled).transform(scaled))
-            sil[k] = float(s)
-            if best is None or s > best[0]:
-                best = (s, k, km)
+        fits = map_in_threads(candidate, ks, parallelism, "clusters-fit")
     finally:
         scaled.unpersist()
-    assert best is not None
-    _, k, km = best
-    km = km.copy().setPredictionCol(N.CLUSTER)
-    model = Pipeline(
-        stages=[
-            VectorAssembler(inputCols=cols, outputCol=VEC),
-            StandardScaler(inputCol=VEC, outputCol=SCALED, withMean=True, withStd=True),
-            km,
-        ]
-    ).fit(df)
-    return Clustering(model, k, sil)
+    sil = {k: s for k, (s, _) in zip(ks, fits, strict=True)}
+    k = max(ks, key=lambda x: (sil[x], -x))  # the best silhouette; a tie goes to the smaller k
+    best = fits[ks.index(k)][1].setPredictionCol(N.CLUSTER)
+    return Clustering(PipelineModel(stages=[*prep.stages, best]), k, sil)
 
 
 def assign(model: PipelineModel, df: DataFrame) -> DataFrame:

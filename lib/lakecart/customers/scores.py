@@ -78,6 +78,7 @@ from lakecart.customers.snapshots import (
 )
 from lakecart.gold import Metric
 from lakecart.selection import Choice, choose
+from lakecart.threads import map_in_threads
 
 log = logging.getLogger("lakecart")
 
@@ -479,14 +480,20 @@ def score_customers(
         raise ValueError(f"customers.fairness_attribute: no column {attr!r} in the features")
     big = big_groups(current, attr, cfg.fairness_min_group)
     horizons = sorted({cfg.churn_days, cfg.propensity_days, cfg.clv_days})
-    val_p: dict[int, DataFrame] = {}
     # (target, horizon, churn?, published column, model name)
     roles = [
         (N.TARGET_CHURN, cfg.churn_days, True, N.CHURN_PROBABILITY, N.M_CHURN),
         (N.TARGET_PROPENSITY, cfg.propensity_days, False, N.PURCHASE_PROBABILITY_30D, N.M_PROPENSITY),
     ]  # fmt: skip
     chosen: dict[str, Choice] = {}
-    for h in horizons:
+    ch = cfg.clv_days
+
+    def validate(h: int) -> tuple[list[Metric], dict[str, Choice], tuple | None]:
+        """The classifiers of horizon ``h`` and, for the CLV horizon, the CLV candidates
+        (they need its validation P(buy)); run in a driver thread beside other horizons."""
+        rows_h: list[Metric] = []
+        chosen_h: dict[str, Choice] = {}
+        p_h = None
         # a horizon of CLV only is validated for the zero-inflated model's P(buy), unchosen
         mine = [r for r in roles if r[1] == h] or [(None, h, False, None, f"buy_{h}d")]
         with stage(f"customers: validate buy {h}d") as st:
@@ -494,24 +501,34 @@ def score_customers(
                 rows, _, p, choice = validate_classifier(
                     model, version, data, plans[h], features, cfg, churn, dataset, big, target
                 )
-                out.metrics += rows
-                val_p.setdefault(h, p)
+                rows_h += rows
+                p_h = p if p_h is None else p_h
                 if target is not None and choice is not None:
-                    chosen[target] = choice
+                    chosen_h[target] = choice
                     st[f"{target}_auc"] = _round(choice.model_value)
                     st[f"{target}_{choice.baseline}_auc"] = _round(choice.baseline_value)
                     st[f"{target}_published"] = choice.published
-    ch = cfg.clv_days
-    with stage("customers: validate clv") as st:
-        rows, clv_choice, maes = validate_clv(
-            version, data, plans[ch], features, cfg, val_p[ch], dataset
-        )
-        log.info("[customers] %s", clv_choice.reason())
-        out.metrics += rows
-        chosen[N.TARGET_CLV] = clv_choice
-        out.info["clv_model"] = clv_choice.published
-        out.info["clv_validation_mae"] = {k: _round(v, 2) for k, v in maes.items()}
-        st.update(chosen=clv_choice.published, **{k: _round(v, 2) for k, v in maes.items()})
+        if h != ch:
+            return rows_h, chosen_h, None
+        with stage("customers: validate clv") as st:
+            clv = validate_clv(version, data, plans[ch], features, cfg, p_h, dataset)
+            st.update(chosen=clv[1].published, **{k: _round(v, 2) for k, v in clv[2].items()})
+        return rows_h, chosen_h, clv
+
+    # the horizons are independent until CLV, which follows its own horizon's classifier
+    clv_rows: list[Metric] = []
+    for rows_h, chosen_h, clv in map_in_threads(
+        validate, horizons, cfg.fit_parallelism, "customers-fit"
+    ):
+        out.metrics += rows_h
+        chosen.update(chosen_h)
+        if clv is not None:
+            clv_rows, clv_choice, maes = clv
+    log.info("[customers] %s", clv_choice.reason())
+    out.metrics += clv_rows
+    chosen[N.TARGET_CLV] = clv_choice
+    out.info["clv_model"] = clv_choice.published
+    out.info["clv_validation_mae"] = {k: _round(v, 2) for k, v in maes.items()}
     out.choices = [chosen[r[0]] for r in roles] + [clv_choice]
     out.info["published"] = {c.target: c.published for c in out.choices}
     out.info["why"] = [c.reason() for c in out.choices]
@@ -520,15 +537,20 @@ def score_customers(
     need = {h for t, h, *_ in roles if chosen[t].model_won}
     if clv_choice.published == "zero_inflated":
         need.add(ch)
-    probs: dict[int, DataFrame] = {}
-    for h in sorted(need):
+
+    def fit_final(h: int) -> CalibratedClassifier:
         with stage(f"customers: fit buy {h}d") as st:
-            clf = fit_classifier(
+            st["snapshots"] = len(plans[h].final)
+            return fit_classifier(
                 rows_of(data, plans[h].final), features, bought_col(h), cfg, N.CUSTOMER_ID
             )
-            st["snapshots"] = len(plans[h].final)
-            out.models[f"buy_{h}d"] = clf
-            probs[h] = clf.predict(current, P_BUY).select(*keys, P_BUY)
+
+    probs: dict[int, DataFrame] = {}
+    hs = sorted(need)
+    fitted = map_in_threads(fit_final, hs, cfg.fit_parallelism, "customers-fit")
+    for h, clf in zip(hs, fitted, strict=True):
+        out.models[f"buy_{h}d"] = clf
+        probs[h] = clf.predict(current, P_BUY).select(*keys, P_BUY)
     with stage("customers: fit clv + score") as st:
         reg = fit_clv(clv_choice.published, rows_of(data, plans[ch].final), features, ch, cfg)
         if reg is not None:

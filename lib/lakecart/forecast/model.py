@@ -44,6 +44,7 @@ from lakecart.forecast.panel import (
 from lakecart.ml import fit_partitions
 from lakecart.selection import Choice, choose
 from lakecart.session import local_python_workers
+from lakecart.threads import map_in_threads
 
 log = logging.getLogger("lakecart")
 
@@ -449,9 +450,14 @@ def backtest(rows: DataFrame, plan: Plan, cfg: ForecastConfig) -> DataFrame | No
     or None when there is no cutoff.
     """
     parts = []
-    for c in plan.cutoffs:  # a handful of cutoffs: one model fit each
-        train = training_rows(rows, plan, c)
-        model = fit_gbt(train, cfg, plan.grain)
+    # a handful of cutoffs: one model fit each, ``forecast.fit_parallelism`` at a time
+    models = map_in_threads(
+        lambda c: fit_gbt(training_rows(rows, plan, c), cfg, plan.grain),
+        plan.cutoffs,
+        cfg.fit_parallelism,
+        "forecast-fit",
+    )
+    for c, model in zip(plan.cutoffs, models, strict=True):
         test = rows.filter((F.col(ORIGIN) == F.lit(c)) & F.col(Y).isNotNull() & ~F.isnan(Y))
         scored = with_combination(
             fill_baselines(predict(model, test, cfg, plan), plan.min_history), cfg.combine

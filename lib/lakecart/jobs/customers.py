@@ -90,7 +90,9 @@ def segments(current: DataFrame, cfg: CustomersConfig) -> tuple[DataFrame, DataF
         clustering or None).
     """
     scored = rfm_scores(current)
-    clustering = fit_clusters(scored, cfg.clusters_k_min, cfg.clusters_k_max, cfg.seed)
+    clustering = fit_clusters(
+        scored, cfg.clusters_k_min, cfg.clusters_k_max, cfg.seed, cfg.fit_parallelism
+    )
     if clustering is None:
         return scored.withColumn(N.CLUSTER, F.lit(0)), None, None
     assigned = assign(clustering.model, scored)
