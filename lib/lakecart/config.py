@@ -1136,6 +1136,8 @@ class MarketingConfig:
         max_dedicated_offers: At most this many offers (the most contacted) get their own
             models.
         refit: Refit the chosen models on all randomised contacts (training + validation).
+        fit_parallelism: Candidates (and chosen models' refits) fitted at the same time
+            (driver threads sharing the session).
         lr_max_iter: Iterations of the logistic / linear learners.
         lr_reg: Their L2 penalty.
         gbt_max_iter: Boosting iterations of the tree learners.
@@ -1168,6 +1170,7 @@ class MarketingConfig:
     min_offer_contacts: int = 1000
     max_dedicated_offers: int = 5
     refit: bool = True
+    fit_parallelism: int = 2
     lr_max_iter: int = 50
     lr_reg: float = 0.01
     gbt_max_iter: int = 30
@@ -1182,6 +1185,8 @@ class MarketingConfig:
     promo_window_weeks: int = 4
 
     def __post_init__(self) -> None:
+        if self.fit_parallelism < 1:
+            raise ConfigError("marketing.fit_parallelism: must be >= 1")
         if self.margin < 0 or self.contact_cost < 0:
             raise ConfigError("marketing.margin and contact_cost: must be >= 0")
         if self.budget is not None and self.budget < 0:

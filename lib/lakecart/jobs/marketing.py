@@ -55,6 +55,7 @@ from lakecart.marketing.uplift_models import (
 from lakecart.runlog import RunContext
 from lakecart.schemas import SILVER
 from lakecart.tables import Lakehouse
+from lakecart.threads import map_in_threads
 
 log = logging.getLogger("lakecart")
 
@@ -311,20 +312,35 @@ def targets(
             scores: dict[str, dict[str, dict[str, float]]] = {}
             fitted: dict[str, UpliftModel] = {}
             first = next(iter(unit.candidates))
-            for name, (meta, learner) in unit.candidates.items():
+
+            def fit_candidate(
+                item: tuple[str, tuple[str, str]],
+                train: DataFrame = train,
+                valid: DataFrame = valid,
+                features: list[str] = unit.features,
+                first: str = first,
+            ) -> tuple[UpliftModel, dict[str, dict[str, float]]]:
+                name, (meta, learner) = item
                 with ctx.stage(f"marketing: fit {name}") as st:
-                    model = fit_uplift(train, meta, learner, unit.features, cfg)
-                    fitted[name] = model
-                    scores[name] = _evaluate(
+                    model = fit_uplift(train, meta, learner, features, cfg)
+                    sc = _evaluate(
                         model.predict(valid), UPLIFT_COL, cfg, cfg.bootstrap if name == first else 0
                     )
                     st.update(
                         **{
                             o[:20]: round(m["share_captured"], 3)
-                            for o, m in scores[name].items()
+                            for o, m in sc.items()
                             if m["share_captured"] == m["share_captured"]
                         }
                     )
+                return model, sc
+
+            # the candidates are independent: fitted cfg.fit_parallelism at a time
+            items = list(unit.candidates.items())
+            done = map_in_threads(fit_candidate, items, cfg.fit_parallelism, "marketing-fit")
+            for (name, _), (model, sc) in zip(items, done, strict=True):
+                fitted[name] = model
+                scores[name] = sc
             scores_by_unit[unit.name] = scores
             picks = choose(unit, scores)
             with ctx.stage(f"marketing: evaluate {unit.name[:30]}") as st:
