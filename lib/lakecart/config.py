@@ -895,6 +895,8 @@ class SentimentConfig:
         models: Model kinds tried: ``lr`` (logistic regression) and/or ``svc`` (LinearSVC).
         c_values: Inverse L2 strengths tried (scikit-learn's C; regParam = 1 / (C x rows)).
         max_iter: Optimiser iterations per fit.
+        fit_parallelism: Candidates fitted at the same time (driver threads sharing the
+            session).
         balance_classes: Class weights n / (2 n_class) in training.
         refit: Refit the chosen candidate on training + validation reviews (calibration and
             thresholds stay those of the validation split).
@@ -923,6 +925,7 @@ class SentimentConfig:
     models: list[str] = field(default_factory=lambda: ["lr"])
     c_values: list[float] = field(default_factory=lambda: [1.0, 4.0])
     max_iter: int = 50
+    fit_parallelism: int = 2
     balance_classes: bool = True
     refit: bool = True
     word_ngrams: int = 2
@@ -962,6 +965,8 @@ class SentimentConfig:
             raise ConfigError(f"{section}.c_values: expected positive numbers")
         if cfg.max_iter < 1 or cfg.word_ngrams < 1 or cfg.min_df <= 0:
             raise ConfigError(f"{section}.max_iter/word_ngrams must be >= 1 and min_df > 0")
+        if cfg.fit_parallelism < 1:
+            raise ConfigError(f"{section}.fit_parallelism: must be >= 1")
         if cfg.char_ngrams and (
             len(cfg.char_ngrams) != 2 or not 1 <= cfg.char_ngrams[0] <= cfg.char_ngrams[1]
         ):
@@ -986,6 +991,8 @@ class SupportConfig:
             LinearSVC).
         c_values: Inverse L2 strengths tried (scikit-learn's C).
         max_iter: Optimiser iterations per fit.
+        fit_parallelism: Candidates fitted at the same time (driver threads sharing the
+            session).
         balance_classes: Class weights n / (k n_intent) in training.
         refit: Refit the chosen candidate on all labelled messages.
         word_ngrams: Largest word n-gram.
@@ -1006,6 +1013,7 @@ class SupportConfig:
     models: list[str] = field(default_factory=lambda: ["lr"])
     c_values: list[float] = field(default_factory=lambda: [10.0, 30.0])
     max_iter: int = 50
+    fit_parallelism: int = 2
     balance_classes: bool = True
     refit: bool = True
     word_ngrams: int = 2

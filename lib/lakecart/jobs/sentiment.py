@@ -212,6 +212,7 @@ def build(
                 cfg.max_iter,
                 lambda s: C.binary_auc(s, C.MARGIN),
                 on_fit=lambda c, s: log.info("[sentiment]   %-10s validation AUC %.4f", c.name, s),
+                parallelism=cfg.fit_parallelism,
             )
             st.update(best=choice.best.name, auc=round(choice.scores[choice.best.name], 4))
         with ctx.stage("sentiment: calibrate") as st:

@@ -184,6 +184,7 @@ def build(
                 on_fit=lambda c, s: log.info(
                     "[support]   %-10s validation accuracy %.4f", c.name, s
                 ),
+                parallelism=cfg.fit_parallelism,
             )
             st.update(best=choice.best.name)
         with ctx.stage("support: calibrate + metrics") as st:

@@ -60,6 +60,7 @@ from pyspark.sql import functions as F
 
 from lakecart.ml import without_summary
 from lakecart.text.tokens import STOP_WORDS, TOKEN_PATTERN, char_text_sql
+from lakecart.threads import map_in_threads
 
 log = logging.getLogger("lakecart")
 
@@ -323,18 +324,25 @@ def choose(
     max_iter: int,
     score: Callable[[DataFrame], float],
     on_fit: Callable[[Candidate, float], None] | None = None,
+    parallelism: int = 1,
 ) -> Choice:
     """Fit every candidate on ``train`` and keep the one with the highest ``score`` of its
-    :func:`scored` validation frame (the first wins ties, so list simpler models first).
-    """
-    best: tuple[float, Candidate, Any] | None = None
-    scores: dict[str, float] = {}
-    for cand in cands:
+    :func:`scored` validation frame (the first wins ties, so list simpler models first);
+    ``parallelism`` candidates are fitted at the same time (driver threads)."""
+
+    def fit_one(cand: Candidate) -> tuple[float, Any]:
         model = fit(cand, train, classes, max_iter)
         s = score(scored(model, valid, classes))
-        scores[cand.name] = s
         if on_fit is not None:
             on_fit(cand, s)
+        return s, model
+
+    best: tuple[float, Candidate, Any] | None = None
+    scores: dict[str, float] = {}
+    for cand, (s, model) in zip(
+        cands, map_in_threads(fit_one, cands, parallelism, "text-fit"), strict=True
+    ):
+        scores[cand.name] = s
         if best is None or s > best[0]:
             best = (s, cand, model)
     assert best is not None, "no candidate"
