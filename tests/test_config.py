@@ -85,3 +85,14 @@ def test_notebook_widgets_become_overrides():
     ]
     empty = {"overrides": "", "lakehouse": "  ", "as_of": ""}
     assert widget_overrides(empty.__getitem__) == []
+
+
+@pytest.mark.parametrize("section", ["forecast", "customers", "marketing", "sentiment", "support"])
+def test_fit_parallelism_is_at_least_one(section):
+    assert getattr(load_config(), section).fit_parallelism == 2
+    assert (
+        getattr(load_config(overrides=[f"{section}.fit_parallelism=1"]), section).fit_parallelism
+        == 1
+    )
+    with pytest.raises(ConfigError, match=f"{section}.fit_parallelism"):
+        load_config(overrides=[f"{section}.fit_parallelism=0"])

@@ -357,3 +357,58 @@ def test_config_validation():
     with pytest.raises(ConfigError, match="selection_z"):
         load_config(overrides=["customers.selection_z=-1"])
     assert load_config().customers == CustomersConfig()
+
+
+# ---------------------------------------------------------------- clusters
+
+
+def test_clusters_in_threads_equal_one_after_the_other_and_a_plain_mllib_pipeline(spark):
+    # three well separated groups of customers: threads change nothing, and the chosen
+    # model is what a plain MLlib pipeline (assembler, scaler, k-means with the chosen k and
+    # the seed) fitted on the same inputs assigns
+    from pyspark.ml import Pipeline
+    from pyspark.ml.clustering import KMeans
+    from pyspark.ml.feature import StandardScaler, VectorAssembler
+
+    from lakecart.customers.clusters import cluster_inputs, fit_clusters
+
+    rng = np.random.default_rng(3)
+    rows = []
+    for i in range(150):
+        g = i % 3
+        rows.append(
+            (
+                f"c{i}",
+                float(rng.normal([5, 60, 300][g], 2.0)),
+                int(rng.poisson([1, 4, 12][g]) + 1),
+                float(rng.normal([20, 200, 2000][g], 5.0)),
+                float(rng.normal([20, 50, 160][g], 3.0)),
+                float(rng.normal([100, 400, 700][g], 10.0)),
+                int(rng.poisson([1, 5, 20][g]) + 1),
+            )
+        )
+    df = spark.createDataFrame(
+        rows,
+        f"{N.CUSTOMER_ID} string, {N.RECENCY_DAYS} double, {N.FREQUENCY} int, "
+        f"{N.MONETARY} double, {N.AVG_ORDER_VALUE} double, {N.TENURE_DAYS} double, "
+        f"{N.DISTINCT_ITEMS} int",
+    )
+    one = fit_clusters(df, 2, 5, seed=7, parallelism=1)
+    two = fit_clusters(df, 2, 5, seed=7, parallelism=2)
+    assert one.k == two.k == 3
+    assert one.silhouettes == two.silhouettes
+    assert sorted(one.silhouettes) == [2, 3, 4, 5]
+
+    inputs = cluster_inputs(df)
+    x = df.select(N.CUSTOMER_ID, *[v.alias(k) for k, v in inputs.items()])
+    plain = Pipeline(
+        stages=[
+            VectorAssembler(inputCols=list(inputs), outputCol="v"),
+            StandardScaler(inputCol="v", outputCol="s", withMean=True, withStd=True),
+            KMeans(featuresCol="s", predictionCol=N.CLUSTER, k=3, seed=7, maxIter=30),
+        ]
+    ).fit(x)
+    want = plain.transform(x).select(N.CUSTOMER_ID, N.CLUSTER)
+    for c in (one, two):
+        got = c.model.transform(x).select(N.CUSTOMER_ID, N.CLUSTER)
+        assertDataFrameEqual(got, want)
