@@ -60,10 +60,32 @@ def run_part(name: str, argv: list[str], root: Path) -> dict[str, Any]:
     return {"name": name, "total": total, "steps": steps, "runs": runs}
 
 
+NOT_COUNTS = ("job", "step", "seconds", "jobs", "jobs_span")
+
+
+def stage_jobs(steps: list[dict[str, Any]]) -> dict[str, int]:
+    """Spark jobs per stage: the union of its steps' job spans (steps run side by side in
+    threads share jobs, so summing each step's ``jobs`` would count those twice)."""
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for s in steps:
+        if s.get("jobs_span") is not None:
+            spans.setdefault(s["job"], []).append(tuple(s["jobs_span"]))
+    out = {}
+    for stage, ss in spans.items():
+        total, end = 0, None
+        for a, b in sorted(ss):
+            a = a if end is None else max(a, end)
+            if b > a:
+                total += b - a
+            end = b if end is None else max(end, b)
+        out[stage] = total
+    return out
+
+
 def rows_of(step: dict[str, Any]) -> int | None:
     """The largest row count a step reports (its table size, for the 10-s rule)."""
     nums = [
-        v for k, v in step.items() if k not in ("seconds", "jobs") and isinstance(v, int)
+        v for k, v in step.items() if k not in NOT_COUNTS and isinstance(v, int)
     ]  # counts such as rows=, transactions=, baskets=
     return max(nums) if nums else None
 
@@ -73,9 +95,7 @@ def report(part: dict[str, Any], flag: float) -> None:
     total = part["total"]
     steps = part["steps"]
     print(f"\n=== {part['name']}: pipeline {total:.1f} s on a fresh lakehouse ===")
-    jobs_by_stage: dict[str, int] = {}
-    for s in steps:
-        jobs_by_stage[s["job"]] = jobs_by_stage.get(s["job"], 0) + (s["jobs"] or 0)
+    jobs_by_stage = stage_jobs(steps)
     print(f"{'stage':<12}{'seconds':>9}{'share':>8}{'rows in':>12}{'rows out':>12}{'jobs':>7}")
     for r in part["runs"].itertuples():
         if r.job == "pipeline":
@@ -92,9 +112,7 @@ def report(part: dict[str, Any], flag: float) -> None:
         mark = ""
         if s["seconds"] > flag and (rows is None or rows < 100_000):
             mark, slow = " <<", slow + 1
-        counts = " ".join(
-            f"{k}={v}" for k, v in s.items() if k not in ("job", "step", "seconds", "jobs")
-        )
+        counts = " ".join(f"{k}={v}" for k, v in s.items() if k not in NOT_COUNTS)
         jobs = "?" if s["jobs"] is None else s["jobs"]
         print(
             f"{s['job']:<12}{s['step'][:31]:<32}{s['seconds']:>9.1f}{jobs:>6}"

@@ -87,7 +87,9 @@ def test_notebook_widgets_become_overrides():
     assert widget_overrides(empty.__getitem__) == []
 
 
-@pytest.mark.parametrize("section", ["forecast", "customers", "marketing", "sentiment", "support"])
+@pytest.mark.parametrize(
+    "section", ["recommend", "forecast", "customers", "marketing", "sentiment", "support"]
+)
 def test_fit_parallelism_is_at_least_one(section):
     assert getattr(load_config(), section).fit_parallelism == 2
     assert (

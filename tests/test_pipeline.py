@@ -156,4 +156,27 @@ def test_stage_lines_count_the_spark_jobs_they_start(spark):
     ]
     assert seen[0]["jobs"] == 0
     assert seen[1]["jobs"] >= 2
+    (a0, b0), (a1, b1) = seen[0]["jobs_span"], seen[1]["jobs_span"]
+    assert a0 == b0 <= a1 and b1 - a1 == seen[1]["jobs"]
     assert all(s["seconds"] >= 0 for s in seen)
+
+
+def test_bench_counts_the_jobs_of_side_by_side_steps_once():
+    # bench/pipeline.py's stage job count: two steps that ran in threads over jobs 10-30 and
+    # 15-40 started 30 distinct jobs, not 45; a later step adds its own 5; a step without
+    # a span (jobs unknown) adds nothing
+    import importlib.util
+
+    from tests.conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("bench_pipeline", REPO / "bench" / "pipeline.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    steps = [
+        {"job": "a", "jobs_span": (10, 30)},
+        {"job": "a", "jobs_span": (15, 40)},
+        {"job": "a", "jobs_span": (50, 55)},
+        {"job": "a", "jobs_span": None},
+        {"job": "b", "jobs_span": (55, 55)},
+    ]
+    assert bench.stage_jobs(steps) == {"a": 35, "b": 0}

@@ -231,6 +231,8 @@ class RecommendConfig:
             ``binary`` (1 per interaction).
         checkpoint_interval: ALS checkpoint interval (iterations) so long runs cannot
             overflow the stack.
+        fit_parallelism: Models fitted at the same time (driver threads sharing the
+            session): the ALS candidates, and the holdout's evaluation beside the final fit.
         cf_similarities: Item-to-item candidates: ``ease``, ``cosine``, ``jaccard``, ``lift``.
         ease_factors: EASE regularisation candidates, as multiples of the mean item count.
         ease_max_items: Largest catalogue for EASE and dense item-to-item scoring (an
@@ -287,6 +289,7 @@ class RecommendConfig:
     als_max_iters: list[int] = field(default_factory=lambda: [10])
     als_confidences: list[str] = field(default_factory=lambda: ["weight"])
     checkpoint_interval: int = 5
+    fit_parallelism: int = 2
     cf_similarities: list[str] = field(default_factory=lambda: ["ease", "cosine", "jaccard"])
     ease_factors: list[float] = field(default_factory=lambda: [10.0, 30.0, 100.0])
     ease_max_items: int = 6000
@@ -306,6 +309,8 @@ class RecommendConfig:
     min_items: int = 10
 
     def __post_init__(self) -> None:
+        if self.fit_parallelism < 1:
+            raise ConfigError("recommend.fit_parallelism: must be >= 1")
         for key in (
             "top_n",
             "similar_k",

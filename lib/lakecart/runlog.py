@@ -43,8 +43,11 @@ def new_run_id(job: str) -> str:
 
 
 STEP_LISTENERS: list[Callable[[dict[str, Any]], None]] = []
-"""Callables given one dict per finished step (``job``, ``step``, ``seconds``, ``jobs``
-and the step's counts): ``bench/pipeline.py`` collects its table from them."""
+"""Callables given one dict per finished step (``job``, ``step``, ``seconds``, ``jobs``,
+``jobs_span`` and the step's counts): ``bench/pipeline.py`` collects its table from them.
+``jobs_span`` is the ``(first, end)`` count of Spark jobs started in the application when
+the step began and ended (None when unknown): steps that ran side by side in threads share
+jobs, so a stage's jobs are the union of its steps' spans, not the sum of ``jobs``."""
 
 
 def spark_jobs_started() -> int | None:
@@ -94,7 +97,17 @@ class RunContext:
             "?" if jobs is None else jobs,
         )  # fmt: skip
         for listener in STEP_LISTENERS:
-            listener({"job": self.job, "step": name, "seconds": seconds, "jobs": jobs, **counts})
+            span = (j0, j1) if jobs is not None else None
+            listener(
+                {
+                    "job": self.job,
+                    "step": name,
+                    "seconds": seconds,
+                    "jobs": jobs,
+                    "jobs_span": span,
+                    **counts,
+                }
+            )
 
 
 def _utcnow() -> dt.datetime:

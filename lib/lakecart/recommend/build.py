@@ -17,6 +17,7 @@ from pathlib import PurePath
 from typing import Any
 
 from pyspark import StorageLevel
+from pyspark.ml.recommendation import ALSModel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -33,11 +34,13 @@ from lakecart.gold import (
     write_metrics,
 )
 from lakecart.recommend import core, data, models, outputs, store, train
+from lakecart.recommend.core import ItemModel
 from lakecart.recommend.score import score, user_blocks
 from lakecart.recommend.specs import POPULAR_ITEMS, RECOMMENDATIONS, SIMILAR_ITEMS
 from lakecart.recommend.train import Choice, Context
 from lakecart.runlog import RunContext
 from lakecart.tables import Lakehouse
+from lakecart.threads import map_in_threads
 
 log = logging.getLogger("lakecart")
 
@@ -255,32 +258,50 @@ def run_recommend(
             if ok:
                 for name, s in choice.scores.items():
                     log.debug("validation %s %.4f", name, s)
-            with ctx.stage("recommend: holdout") as st:
-                fh = train.fit_base(c, hold)
-                if train.has_truth(fh):
-                    m_h, als_h = train.fit_final(c, fh, choice)
-                    res = train.evaluate_split(c, fh, m_h, als_h, choice, beyond=True)
-                    res.update(train.evaluate_baselines(c, fh))
-                    metrics += train.metric_rows(
-                        res, N.SPLIT_HOLDOUT, version, dataset, as_of, rc.eval_k
+
+            def holdout() -> list:
+                """Every model and baseline on the holdout (metrics only; nothing published
+                depends on it)."""
+                with ctx.stage("recommend: holdout") as st:
+                    fh = train.fit_base(c, hold)
+                    rows: list = []
+                    if train.has_truth(fh):
+                        m_h, als_h = train.fit_final(c, fh, choice)
+                        res = train.evaluate_split(c, fh, m_h, als_h, choice, beyond=True)
+                        res.update(train.evaluate_baselines(c, fh))
+                        rows = train.metric_rows(
+                            res, N.SPLIT_HOLDOUT, version, dataset, as_of, rc.eval_k
+                        )
+                        summary["holdout_ndcg"] = {k: round(v["ndcg"], 4) for k, v in res.items()}
+                        st.update(**{f"ndcg_{k}": f"{v['ndcg']:.4f}" for k, v in res.items()})
+                    train.release(fh)
+                    return rows
+
+            def final() -> tuple[train.Fitted, ItemModel, ALSModel]:
+                with ctx.stage("recommend: fit final") as st:
+                    f = train.fit_base(c, final_split)
+                    model, als = train.fit_final(c, f, choice)
+                    store.save(
+                        spark,
+                        model_path(lh, MODEL_NAME, version),
+                        model,
+                        als,
+                        c.users,
+                        choice.to_json(),
                     )
-                    summary["holdout_ndcg"] = {k: round(v["ndcg"], 4) for k, v in res.items()}
-                    st.update(**{f"ndcg_{k}": f"{v['ndcg']:.4f}" for k, v in res.items()})
-                train.release(fh)
-            with ctx.stage("recommend: fit final") as st:
-                f = train.fit_base(c, final_split)
-                model, als = train.fit_final(c, f, choice)
-                store.save(
-                    spark,
-                    model_path(lh, MODEL_NAME, version),
-                    model,
-                    als,
-                    c.users,
-                    choice.to_json(),
-                )
-                st.update(
-                    version=version, als=choice.als.label(), item_cf=choice.cf, blend=choice.blend
-                )
+                    st.update(
+                        version=version,
+                        als=choice.als.label(),
+                        item_cf=choice.cf,
+                        blend=choice.blend,
+                    )
+                    return f, model, als
+
+            # independent: the holdout's evaluation runs beside the final fit
+            rows_h, (f, model, als) = map_in_threads(
+                lambda step: step(), [holdout, final], rc.fit_parallelism, "recommend-fit"
+            )
+            metrics += rows_h
         summary.update(model_version=version, choice=choice.to_json())
 
         with ctx.stage("recommend: publish") as st:

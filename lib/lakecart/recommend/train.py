@@ -61,6 +61,7 @@ from lakecart.recommend.evaluate import beyond_accuracy_by_model, per_user_ranki
 from lakecart.recommend.models import AlsParams
 from lakecart.recommend.score import score, user_blocks
 from lakecart.runlog import RunContext
+from lakecart.threads import map_in_threads
 
 log = logging.getLogger("lakecart")
 
@@ -405,7 +406,11 @@ def tune(c: Context, f: Fitted) -> Choice:
     tried: list[tuple[AlsParams, float]] = []
     with c.ctx.stage("recommend: tune als") as st:
         cands = als_variants(rc, als_grid_start(rc))
-        fits = {f"a{i}": (p, *with_als(c, f, p)) for i, p in enumerate(cands)}
+        # the candidates are independent: fitted recommend.fit_parallelism at a time
+        fitted = map_in_threads(
+            lambda p: with_als(c, f, p), cands, rc.fit_parallelism, "recommend-fit"
+        )
+        fits = {f"a{i}": (p, *mf) for i, (p, mf) in enumerate(zip(cands, fitted, strict=True))}
         res = _eval_union(
             c,
             f,
