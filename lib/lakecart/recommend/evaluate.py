@@ -53,6 +53,18 @@ _LIST = "_list"
 _REL = "_rel"
 _SIM = "_sim"
 _MODEL = "_model"
+_KEY_SEP = "\u0001"
+
+
+def model_user_key(model: Column, user: Column) -> Column:
+    """One key per (model, user), so several models' lists are evaluated in one job as if
+    their users were distinct (:func:`model_of_key` gives the model back)."""
+    return F.concat_ws(_KEY_SEP, model, user)
+
+
+def model_of_key(key: Column) -> Column:
+    """The model of a :func:`model_user_key`."""
+    return F.substring_index(key, _KEY_SEP, 1)
 
 
 def _as_of_ts(day: dt.date) -> Column:
@@ -283,12 +295,14 @@ def beyond_accuracy_by_model(
     Returns:
         ``{model: {coverage, diversity, novelty}}``.
     """
-    sep = "\u0001"
     keyed = recs.filter(F.col(N.USER_ID).isNotNull()).select(
-        F.concat_ws(sep, F.col(model_col), F.col(N.USER_ID)).alias(N.USER_ID), N.ITEM_ID, N.RANK
+        model_user_key(F.col(model_col), F.col(N.USER_ID)).alias(N.USER_ID), N.ITEM_ID, N.RANK
     )
-    model_of = F.substring_index(F.col(N.USER_ID), sep, 1)
-    top = top_k(keyed, k).select(N.USER_ID, N.ITEM_ID).withColumn(_MODEL, model_of)
+    top = (
+        top_k(keyed, k)
+        .select(N.USER_ID, N.ITEM_ID)
+        .withColumn(_MODEL, model_of_key(F.col(N.USER_ID)))
+    )
     inter = train.select(N.USER_ID, N.ITEM_ID).dropna().distinct()
     item_n = inter.groupBy(N.ITEM_ID).agg(F.count(F.lit(1)).alias("_n"))
     totals = inter.agg(

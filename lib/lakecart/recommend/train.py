@@ -57,7 +57,12 @@ from lakecart.recommend.data import (
     out_of_stock,
     user_countries,
 )
-from lakecart.recommend.evaluate import beyond_accuracy_by_model, per_user_ranking
+from lakecart.recommend.evaluate import (
+    beyond_accuracy_by_model,
+    model_of_key,
+    model_user_key,
+    per_user_ranking,
+)
 from lakecart.recommend.models import AlsParams
 from lakecart.recommend.score import score, user_blocks
 from lakecart.runlog import RunContext
@@ -294,16 +299,15 @@ def ranking_by_model(
     one Spark job: users are keyed by (model, user) for
     :func:`~lakecart.recommend.evaluate.per_user_ranking`, then averaged per model."""
     spark = recs.sparkSession
-    sep = "\u0001"
     r = recs.select(
-        F.concat_ws(sep, F.col(core.OUT_MODEL), F.col(N.USER_ID)).alias(N.USER_ID),
+        model_user_key(F.col(core.OUT_MODEL), F.col(N.USER_ID)).alias(N.USER_ID),
         N.ITEM_ID,
         N.RANK,
     )
     labels = spark.createDataFrame([(x,) for x in names], "_m string")
     t = truth.select(N.USER_ID, N.ITEM_ID).crossJoin(F.broadcast(labels))
-    t = t.select(F.concat_ws(sep, F.col("_m"), F.col(N.USER_ID)).alias(N.USER_ID), N.ITEM_ID)
-    pu = per_user_ranking(r, t, k).withColumn("_m", F.substring_index(F.col(N.USER_ID), sep, 1))
+    t = t.select(model_user_key(F.col("_m"), F.col(N.USER_ID)).alias(N.USER_ID), N.ITEM_ID)
+    pu = per_user_ranking(r, t, k).withColumn("_m", model_of_key(F.col(N.USER_ID)))
     rows = (
         pu.groupBy("_m")
         .agg(
